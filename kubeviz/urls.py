@@ -1,0 +1,7 @@
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("kubeviz.cluster.urls")),
+    path("", include("kubeviz.apiserver.urls")),
+    path("", include("kubeviz.web.urls")),
+]
