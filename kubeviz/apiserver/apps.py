@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ApiserverConfig(AppConfig):
+    name = "kubeviz.apiserver"
+    label = "apiserver"

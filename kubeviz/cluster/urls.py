@@ -1,0 +1,9 @@
+from django.urls import path
+
+from kubeviz.cluster import apis
+
+urlpatterns = [
+    path("api/clusters", apis.ClusterListAPI.as_view()),
+    path("api/clusters/<str:name>", apis.ClusterDetailAPI.as_view()),
+    path("api/clusters/<str:name>/kubeconfig", apis.KubeconfigAPI.as_view()),
+]
