@@ -17,7 +17,7 @@ from typing import Any
 from django.db import transaction
 from django.http import QueryDict
 
-from kubeviz.apiserver import registry, rest
+from kubeviz.apiserver import registry, rest, trace
 from kubeviz.apiserver.requestinfo import RequestInfo
 from kubeviz.store import selectors, services
 from kubeviz.store.keys import ClusterNotFound, KeyExists
@@ -102,3 +102,12 @@ def delete_cluster(name: str) -> None:
         services.cluster_delete(name=name)
     except ClusterNotFound as exc:
         raise NoSuchCluster(name) from exc
+
+
+def recent_requests(name: str, *, count: int = 100) -> list[dict[str, str]]:
+    """Return the newest API requests made to a cluster, newest first."""
+    try:
+        cluster = selectors.cluster(name)
+    except ClusterNotFound as exc:
+        raise NoSuchCluster(name) from exc
+    return trace.recent(cluster.pk, count)

@@ -7,6 +7,8 @@ This is a contract the README documents and the browser relies on:
   → 201 with the cluster (``name``, ``url``, ``kubeconfig``, ``websocket`` paths, topology)
 * ``GET`` / ``DELETE /api/clusters/<name>``
 * ``GET /api/clusters/<name>/kubeconfig`` → a kubeconfig YAML for kubectl
+* ``GET /api/clusters/<name>/requests?limit=N`` → the newest API requests, newest first: who
+  (component, from the User-Agent), verb, resource, name, code, latency and written revision
 
 Failures are Kubernetes ``Status`` objects, like everything else the server answers.
 """
@@ -142,3 +144,23 @@ class KubeconfigAPI(APIView):
         resp = HttpResponse(text, content_type="application/yaml")
         resp.headers["Content-Disposition"] = f'attachment; filename="kubeconfig-{name}.yaml"'
         return resp
+
+
+class RequestsAPI(APIView):
+    authentication_classes: list[Any] = []
+    permission_classes: list[Any] = []
+
+    def get(self, request: HttpRequest, name: str) -> HttpResponse:
+        raw = request.GET.get("limit", "100")
+        if not raw.isdigit() or not 1 <= int(raw) <= 10_000:
+            return _status(
+                400,
+                "BadRequest",
+                f'limit: Invalid value: "{raw}": must be a whole number from 1 to 10000',
+                [{"reason": "FieldValueInvalid", "field": "limit", "message": "must be a whole number from 1 to 10000"}],
+            )
+        try:
+            items = bootstrap.recent_requests(name, count=int(raw))
+        except bootstrap.NoSuchCluster:
+            return _not_found(name)
+        return _json({"items": items})

@@ -6,4 +6,5 @@ urlpatterns = [
     path("api/clusters", apis.ClusterListAPI.as_view()),
     path("api/clusters/<str:name>", apis.ClusterDetailAPI.as_view()),
     path("api/clusters/<str:name>/kubeconfig", apis.KubeconfigAPI.as_view()),
+    path("api/clusters/<str:name>/requests", apis.RequestsAPI.as_view()),
 ]

@@ -261,3 +261,16 @@ def test_every_failure_is_a_status_never_a_500(cluster: LiveCluster) -> None:
         ]
         for r in cases:
             assert 400 <= r.status_code < 500, (r.request.url, r.status_code, r.text)
+
+
+def test_every_request_is_traced_with_its_component(cluster: LiveCluster) -> None:
+    with client(cluster, agent="kube-scheduler/v1.36.0 (linux/amd64) kubeviz") as h:
+        made = h.post("/api/v1/namespaces/default/configmaps", json=cm("traced")).json()
+        h.get("/api/v1/namespaces/default/configmaps/missing")
+    items = httpx.get(f"{cluster.base}/api/clusters/{cluster.name}/requests?limit=5").json()["items"]
+    newest, create = items[0], items[1]
+    assert (newest["component"], newest["verb"], newest["name"], newest["code"]) == ("kube-scheduler", "get", "missing", "404")
+    assert (create["verb"], create["resource"], create["code"]) == ("create", "configmaps", "201")
+    assert create["revision"] == made["metadata"]["resourceVersion"]
+    assert float(create["latency_ms"]) > 0
+    assert httpx.get(f"{cluster.base}/api/clusters/{cluster.name}/requests?limit=0").status_code == 400
