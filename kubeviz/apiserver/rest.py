@@ -229,7 +229,7 @@ def _create_object(call: Call, obj: Obj, *, manager: str, applied: Obj | None = 
     if applied is not None:
         obj = _apply_managed(obj, applied, manager=manager, root=root, stamp=stamp)
     else:
-        obj = record_update(None, obj, manager=manager, schema=root, now=stamp)
+        obj = record_update(None, obj, manager=manager, schema=root, now=stamp, exclude_status=res.has_status)
     with transaction.atomic():
         admission.check_namespace(call.cluster, res, call.info.namespace)
         if res.kind == "Service":
@@ -244,7 +244,7 @@ def _create_object(call: Call, obj: Obj, *, manager: str, applied: Obj | None = 
 
 def _apply_managed(obj: Obj, applied: Obj, *, manager: str, root: Any, stamp: str) -> Obj:
     """Record an Apply manager on a freshly created object."""
-    ssa = server_side_apply(None, applied, manager=manager, force=True, schema=root, now=stamp)
+    ssa = server_side_apply(None, applied, manager=manager, force=True, schema=root, now=stamp, exclude_status=True)
     obj["metadata"]["managedFields"] = ssa["metadata"].get("managedFields", [])
     return obj
 
@@ -375,7 +375,15 @@ def _finish_update(call: Call, old: Obj, new: Obj, *, manager: str, operation_ob
     if res.kind == "Secret":
         _validate_secret(new)
     if operation_obj is None:
-        new = record_update(old, new, manager=manager, schema=schema.definition(res.definition), now=now(), subresource=sub)
+        new = record_update(
+            old,
+            new,
+            manager=manager,
+            schema=schema.definition(res.definition),
+            now=now(),
+            subresource=sub,
+            exclude_status=res.has_status and sub != "status",
+        )
     return new
 
 
@@ -518,7 +526,14 @@ def _apply(call: Call) -> tuple[int, Obj]:
                 raise
         try:
             merged = server_side_apply(
-                old, applied, manager=manager, force=force, schema=root, now=now(), subresource=call.info.subresource
+                old,
+                applied,
+                manager=manager,
+                force=force,
+                schema=root,
+                now=now(),
+                subresource=call.info.subresource,
+                exclude_status=res.has_status and call.info.subresource != "status",
             )
         except ApplyConflict as exc:
             raise APIError(

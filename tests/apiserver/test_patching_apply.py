@@ -17,7 +17,9 @@ CONFIGMAP = schema.definition("io.k8s.api.core.v1.ConfigMap")
 NGINX = 'k:{"name":"nginx"}'
 
 
-def config(*, labels: dict | None = None, replicas: int | None = 2, image: str = "nginx:1.25", **spec: Any) -> dict:
+def config(
+    *, labels: dict | None = None, replicas: int | None = 2, image: str = "nginx:1.25", **spec: Any
+) -> dict:
     """Return a Deployment apply configuration like ``kubectl apply --server-side`` sends."""
     body: dict[str, Any] = {
         "apiVersion": "apps/v1",
@@ -37,7 +39,9 @@ def config(*, labels: dict | None = None, replicas: int | None = 2, image: str =
     return body
 
 
-def apply(live: dict | None, applied: dict, manager: str = "kubectl", *, force: bool = False, now: str = "t1") -> dict:
+def apply(
+    live: dict | None, applied: dict, *, manager: str = "kubectl", force: bool = False, now: str = "t1"
+) -> dict:
     return server_side_apply(live, applied, manager=manager, force=force, schema=DEPLOYMENT, now=now)
 
 
@@ -51,7 +55,7 @@ def entries(obj: dict) -> dict[tuple[str, str], dict]:
     return {(e["manager"], e["operation"]): e for e in obj["metadata"].get("managedFields", [])}
 
 
-def owned(obj: dict, manager: str, operation: str = "Apply") -> dict:
+def owned(obj: dict, manager: str, *, operation: str = "Apply") -> dict:
     return entries(obj)[(manager, operation)]["fieldsV1"]
 
 
@@ -87,7 +91,11 @@ FIELDS_CASES = [
         DEPLOYMENT,
         {"spec": {"template": {"spec": {"containers": [{"name": "nginx", "image": "nginx"}]}}}},
         {},
-        {"f:spec": {"f:template": {"f:spec": {"f:containers": {NGINX: {".": {}, "f:image": {}, "f:name": {}}}}}}},
+        {
+            "f:spec": {
+                "f:template": {"f:spec": {"f:containers": {NGINX: {".": {}, "f:image": {}, "f:name": {}}}}}
+            }
+        },
         id="containers-keyed-by-name",
     ),
     pytest.param(
@@ -130,7 +138,10 @@ FIELDS_CASES = [
                                         "f:containerPort": {},
                                         "f:protocol": {},
                                     },
-                                    'k:{"containerPort":9153,"protocol":"TCP"}': {".": {}, "f:containerPort": {}},
+                                    'k:{"containerPort":9153,"protocol":"TCP"}': {
+                                        ".": {},
+                                        "f:containerPort": {},
+                                    },
                                 },
                             }
                         }
@@ -273,17 +284,30 @@ def test_reapply_without_a_field_keeps_it_when_another_manager_owns_it() -> None
     assert owned(result, "other") == {"f:metadata": {"f:labels": {"f:tier": {}}}}
 
 
+def test_pruning_a_field_of_an_unmentioned_map_counts_as_a_change() -> None:
+    live = apply(None, config(minReadySeconds=5), now="t1")
+    live = apply(live, {"spec": {"minReadySeconds": 5}}, manager="other")
+    result = apply(live, labels_only({"app": "web"}), now="t2")
+    assert result["spec"] == {"minReadySeconds": 5}
+    assert entries(result)[("kubectl", "Apply")]["time"] == "t2"
+
+
 def test_removing_every_label_drops_the_empty_map() -> None:
     live = apply(None, config(labels={"tier": "fe"}))
-    result = apply(live, {**config(), "metadata": {"name": "web"}})
+    result = apply(live, {**config(), "metadata": {"name": "web"}}, now="t2")
     assert "labels" not in result["metadata"]
+    assert entries(result)[("kubectl", "Apply")]["time"] == "t2"  # the object changed
 
 
 def test_two_managers_own_different_fields() -> None:
     live = apply(None, config(), manager="kubectl")
     result = apply(
         live,
-        {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "annotations": {"owner": "hpa"}}},
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": "web", "annotations": {"owner": "hpa"}},
+        },
         manager="tooling",
     )
     assert result["metadata"]["annotations"] == {"owner": "hpa"}
@@ -341,12 +365,17 @@ def test_force_takes_ownership() -> None:
     result = apply(live, config(replicas=5), force=True)
     assert result["spec"]["replicas"] == 5
     assert "f:replicas" in owned(result, "kubectl")["f:spec"]
-    assert "f:replicas" not in owned(result, "kubectl-client-side-apply", "Update")["f:spec"]
+    assert "f:replicas" not in owned(result, "kubectl-client-side-apply", operation="Update")["f:spec"]
 
 
 def test_force_drops_an_entry_left_empty() -> None:
     live = record_update(
-        None, {"spec": {"replicas": 1}}, manager="kubectl-scale", schema=DEPLOYMENT, now="t0", subresource="scale"
+        None,
+        {"spec": {"replicas": 1}},
+        manager="kubectl-scale",
+        schema=DEPLOYMENT,
+        now="t0",
+        subresource="scale",
     )
     result = apply(live, {"spec": {"replicas": 4}}, force=True)
     assert [e["manager"] for e in result["metadata"]["managedFields"]] == ["kubectl"]
@@ -356,7 +385,9 @@ def test_conflict_names_the_subresource() -> None:
     live = record_update(
         None, {"spec": {"replicas": 1}}, manager="kubectl", schema=DEPLOYMENT, now="t0", subresource="scale"
     )
-    with pytest.raises(ApplyConflict, match='conflict with "kubectl" with subresource "scale" using : .spec.replicas'):
+    with pytest.raises(
+        ApplyConflict, match='conflict with "kubectl" with subresource "scale" using : .spec.replicas'
+    ):
         apply(live, {"spec": {"replicas": 4}}, manager="helm")
 
 
@@ -373,9 +404,21 @@ def test_containers_merge_by_name() -> None:
         {"name": "nginx", "image": "nginx:1.25"},
         {"name": "mesh", "image": "envoy"},
     ]
-    assert list(owned(result, "injector")["f:spec"]["f:template"]["f:spec"]["f:containers"]) == ['k:{"name":"mesh"}']
+    assert list(owned(result, "injector")["f:spec"]["f:template"]["f:spec"]["f:containers"]) == [
+        'k:{"name":"mesh"}'
+    ]
     updated = apply(result, config(image="nginx:1.26"), now="t5")
     assert [c["image"] for c in updated["spec"]["template"]["spec"]["containers"]] == ["nginx:1.26", "envoy"]
+
+
+def test_applied_list_order_wins_and_live_only_items_keep_their_place() -> None:
+    created = config()
+    created["spec"]["template"]["spec"]["containers"] = [{"name": n, "image": "img"} for n in ["a", "x", "b"]]
+    live = record_update(None, created, manager="creator", schema=DEPLOYMENT, now="t0")
+    reordered = config()
+    reordered["spec"]["template"]["spec"]["containers"] = [{"name": n, "image": "img"} for n in ["b", "a"]]
+    result = apply(live, reordered)
+    assert [c["name"] for c in result["spec"]["template"]["spec"]["containers"]] == ["x", "b", "a"]
 
 
 def test_removed_container_is_pruned() -> None:
@@ -441,7 +484,13 @@ def test_status_is_ignored_when_excluded() -> None:
 
 def test_subresource_is_recorded() -> None:
     result = server_side_apply(
-        None, {"status": {"replicas": 1}}, manager="ctl", force=False, schema=DEPLOYMENT, now="t", subresource="status"
+        None,
+        {"status": {"replicas": 1}},
+        manager="ctl",
+        force=False,
+        schema=DEPLOYMENT,
+        now="t",
+        subresource="status",
     )
     assert result["metadata"]["managedFields"][0]["subresource"] == "status"
 
@@ -471,7 +520,7 @@ def test_record_update_moves_changed_fields() -> None:
     scaled = copy.deepcopy(live)
     scaled["spec"]["replicas"] = 7
     result = record_update(live, scaled, manager="hpa", schema=DEPLOYMENT, now="t2")
-    assert owned(result, "hpa", "Update") == {"f:spec": {"f:replicas": {}}}
+    assert owned(result, "hpa", operation="Update") == {"f:spec": {"f:replicas": {}}}
     assert "f:replicas" not in owned(result, "kubectl")["f:spec"]
     assert [e["operation"] for e in result["metadata"]["managedFields"]] == ["Apply", "Update"]
 
@@ -481,7 +530,7 @@ def test_record_update_merges_into_the_managers_entry() -> None:
     changed = copy.deepcopy(live)
     changed["metadata"]["annotations"] = {"note": "x"}
     result = record_update(live, changed, manager="editor", schema=DEPLOYMENT, now="t1")
-    fields = owned(result, "editor", "Update")
+    fields = owned(result, "editor", operation="Update")
     assert fields["f:metadata"] == {"f:annotations": {"f:note": {}}, "f:labels": {"f:app": {}}}
     assert "f:replicas" in fields["f:spec"]
     assert entries(result)[("editor", "Update")]["time"] == "t1"
@@ -549,7 +598,9 @@ def test_record_update_can_reset_managed_fields() -> None:
     reset["metadata"]["managedFields"] = [{}]
     reset["spec"]["replicas"] = 3
     result = record_update(live, reset, manager="admin", schema=DEPLOYMENT, now="t2")
-    assert [(e["manager"], e["operation"]) for e in result["metadata"]["managedFields"]] == [("admin", "Update")]
+    assert [(e["manager"], e["operation"]) for e in result["metadata"]["managedFields"]] == [
+        ("admin", "Update")
+    ]
 
 
 def test_record_update_does_not_mutate_inputs() -> None:

@@ -196,7 +196,10 @@ CASES: list[Any] = [
         template_patch(
             {
                 "$setElementOrder/containers": [{"name": "sidecar"}, {"name": "logger"}],
-                "containers": [{"name": "nginx", "$patch": "delete"}, {"name": "logger", "image": "fluentbit"}],
+                "containers": [
+                    {"name": "nginx", "$patch": "delete"},
+                    {"name": "logger", "image": "fluentbit"},
+                ],
             }
         ),
         _delete_nginx_and_add_logger,
@@ -258,7 +261,9 @@ CASES: list[Any] = [
         id="primitive-list-without-strategy-is-replaced",
     ),
     pytest.param(
-        template_patch({"containers": [{"name": "nginx", "ports": [{"containerPort": 443, "protocol": "TCP"}]}]}),
+        template_patch(
+            {"containers": [{"name": "nginx", "ports": [{"containerPort": 443, "protocol": "TCP"}]}]}
+        ),
         _add_port,
         id="ports-merge-by-containerPort",
     ),
@@ -268,7 +273,13 @@ CASES: list[Any] = [
         id="atomic-map-still-merges-like-upstream-smp",
     ),
     pytest.param(
-        template_patch({"volumes": [{"name": "cache", "$retainKeys": ["name", "configMap"], "configMap": {"name": "cfg"}}]}),
+        template_patch(
+            {
+                "volumes": [
+                    {"name": "cache", "$retainKeys": ["name", "configMap"], "configMap": {"name": "cfg"}}
+                ]
+            }
+        ),
         _volume_to_configmap,
         id="retainKeys-inside-merged-volume-item",
     ),
@@ -325,7 +336,9 @@ UNKNOWN_SCHEMA_CASES = [
 
 
 @pytest.mark.parametrize(("node", "patch", "expected_containers"), UNKNOWN_SCHEMA_CASES)
-def test_unknown_schema_falls_back_to_json_merge_patch(node: Any, patch: dict, expected_containers: list) -> None:
+def test_unknown_schema_falls_back_to_json_merge_patch(
+    node: Any, patch: dict, expected_containers: list
+) -> None:
     result = strategic_merge_patch(deployment(), patch, node)
     assert containers(result) == expected_containers
     assert result["spec"]["replicas"] == 2  # maps still merge
@@ -366,7 +379,9 @@ def test_pod_merges_container_ports_and_keeps_others() -> None:
 
 
 def test_top_level_replace_and_delete() -> None:
-    assert strategic_merge_patch(deployment(), {"$patch": "replace", "kind": "X"}, DEPLOYMENT) == {"kind": "X"}
+    assert strategic_merge_patch(deployment(), {"$patch": "replace", "kind": "X"}, DEPLOYMENT) == {
+        "kind": "X"
+    }
     assert strategic_merge_patch(deployment(), {"$patch": "delete"}, DEPLOYMENT) == {}
 
 
@@ -395,9 +410,17 @@ def test_inputs_are_not_mutated() -> None:
 
 ERROR_CASES = [
     pytest.param({"spec": {"strategy": {"$patch": "foo"}}}, "foo", id="unknown-map-directive"),
-    pytest.param(template_patch({"containers": [{"name": "a", "$patch": "bogus"}]}), "bogus", id="unknown-item-directive"),
-    pytest.param(template_patch({"containers": [{"image": "nameless"}]}), "merge key", id="item-without-merge-key"),
-    pytest.param(template_patch({"containers": [{"$patch": "delete"}]}), "merge key", id="delete-without-merge-key"),
+    pytest.param(
+        template_patch({"containers": [{"name": "a", "$patch": "bogus"}]}),
+        "bogus",
+        id="unknown-item-directive",
+    ),
+    pytest.param(
+        template_patch({"containers": [{"image": "nameless"}]}), "merge key", id="item-without-merge-key"
+    ),
+    pytest.param(
+        template_patch({"containers": [{"$patch": "delete"}]}), "merge key", id="delete-without-merge-key"
+    ),
     pytest.param(
         {"spec": {"strategy": {"$retainKeys": ["type"], "rollingUpdate": {"maxSurge": 2}}}},
         "rollingUpdate",
@@ -414,11 +437,21 @@ ERROR_CASES = [
         "doesn't match",
         id="setElementOrder-contradicts-patch-order",
     ),
-    pytest.param(template_patch({"$setElementOrder/containers": {"name": "x"}}), "must be a list", id="order-not-a-list"),
     pytest.param(
-        template_patch({"$setElementOrder/containers": ["nginx"]}), "merge key", id="order-entries-without-key"
+        template_patch({"$setElementOrder/containers": {"name": "x"}}),
+        "must be a list",
+        id="order-not-a-list",
     ),
-    pytest.param({"metadata": {"$deleteFromPrimitiveList/finalizers": "x"}}, "must be a list", id="delete-list-not-list"),
+    pytest.param(
+        template_patch({"$setElementOrder/containers": ["nginx"]}),
+        "merge key",
+        id="order-entries-without-key",
+    ),
+    pytest.param(
+        {"metadata": {"$deleteFromPrimitiveList/finalizers": "x"}},
+        "must be a list",
+        id="delete-list-not-list",
+    ),
     pytest.param({"metadata": {"finalizers": [{"a": 1}]}}, "merge-key", id="objects-in-keyless-merge-list"),
 ]
 

@@ -152,9 +152,10 @@ def server_side_apply(
     previous = entries.pop(me.key, None)
     me.fields = set(_field_values(config, schema, exclude_status=exclude_status))
     root = _root(schema)
-    merged = _merge(current, config, root)
-    _prune(merged, previous.fields - me.fields if previous else set(), [me, *entries.values()], root)
-    changed, removed = _diff(current, merged, schema, exclude_status=exclude_status)
+    merged = _merge(copy.deepcopy(current), config, node=root)
+    stale = previous.fields - me.fields if previous else set()
+    _prune(merged, stale, owners=[me, *entries.values()], root=root)
+    changed, removed = _diff(current, merged, schema=schema, exclude_status=exclude_status)
     _take_over(entries, changed, force=force)
     _forget(entries.values(), removed)
     me.time = previous.time if previous and previous.time and not (changed or removed) else now
@@ -182,7 +183,7 @@ def record_update(
     _drop_managed_fields(result)
     before = copy.deepcopy(old) if old else {}
     _drop_managed_fields(before)
-    changed, removed = _diff(before, result, schema, exclude_status=exclude_status)
+    changed, removed = _diff(before, result, schema=schema, exclude_status=exclude_status)
     _forget(entries.values(), changed | removed)
     if changed:
         me = _Entry(manager, "Update", subresource, str(result.get("apiVersion", "")), now, set())
@@ -260,29 +261,27 @@ def _json(value: Any) -> str:
 def _field_values(obj: dict, schema: Node | None, *, exclude_status: bool) -> dict[Path, Any]:
     """Map every owned path of ``obj`` to its value (``_PRESENT`` for non-leaf members)."""
     flat: dict[Path, Any] = {}
-    _walk(obj, _root(schema), (), flat)
+    _walk(obj, node=_root(schema), path=(), out=flat)
     return {p: v for p, v in flat.items() if p and not _unowned(p, exclude_status=exclude_status)}
 
 
 def _unowned(path: Path, *, exclude_status: bool) -> bool:
     """Tell whether a path is never tracked (type/server metadata, or status when excluded)."""
-    if path in _NEVER_OWNED or (len(path) > 1 and path[:2] in _NEVER_OWNED):
-        return True
-    return exclude_status and path[0] == _STATUS[0]
+    return path in _NEVER_OWNED or (exclude_status and path[0] == _STATUS[0])
 
 
-def _walk(value: Any, node: Node | None, path: Path, out: dict[Path, Any]) -> None:
+def _walk(value: Any, *, node: Node | None, path: Path, out: dict[Path, Any]) -> None:
     """Record the owned paths under ``path``, descending only into granular values."""
     shape = _shape(node, value)
     if shape == "map":
-        _walk_map(value, node, path, out)
+        _walk_map(value, node=node, path=path, out=out)
     elif shape in ("keyed", "set"):
-        _walk_list(value, node, path, out)
+        _walk_list(value, node=node, path=path, out=out)
     else:
         out[path] = value
 
 
-def _walk_map(value: dict, node: Node | None, path: Path, out: dict[Path, Any]) -> None:
+def _walk_map(value: dict, *, node: Node | None, path: Path, out: dict[Path, Any]) -> None:
     """Record an object's fields; an empty object is itself a leaf."""
     if not value:
         out[path] = {}
@@ -293,12 +292,12 @@ def _walk_map(value: dict, node: Node | None, path: Path, out: dict[Path, Any]) 
         if child is None:
             out[child_path] = None
             continue
-        _walk(child, field(node, key), child_path, out)
+        _walk(child, node=field(node, key), path=child_path, out=out)
         if key not in declared:
             out.setdefault(child_path, _PRESENT)
 
 
-def _walk_list(value: list, node: Node | None, path: Path, out: dict[Path, Any]) -> None:
+def _walk_list(value: list, *, node: Node | None, path: Path, out: dict[Path, Any]) -> None:
     """Record each item of an associative list, plus the item itself ("." in FieldsV1)."""
     seen = set()
     for item in value:
@@ -308,7 +307,7 @@ def _walk_list(value: list, node: Node | None, path: Path, out: dict[Path, Any])
         seen.add(element)
         item_path = (*path, element)
         if element.startswith("k:"):
-            _walk(item, items(node), item_path, out)
+            _walk(item, node=items(node), path=item_path, out=out)
         out[item_path] = _PRESENT
 
 
@@ -442,7 +441,7 @@ def _dump_entry(entry: _Entry) -> dict[str, Any]:
 # --------------------------------------------------------------------------- ownership
 
 
-def _diff(old: dict, new: dict, schema: Node | None, *, exclude_status: bool) -> tuple[set[Path], set[Path]]:
+def _diff(old: dict, new: dict, *, schema: Node | None, exclude_status: bool) -> tuple[set[Path], set[Path]]:
     """Return the owned paths added or modified, and those removed, between two objects."""
     before = _field_values(old, schema, exclude_status=exclude_status)
     after = _field_values(new, schema, exclude_status=exclude_status)
@@ -537,20 +536,20 @@ def _without_nulls(value: Any) -> Any:
     return value
 
 
-def _merge(live: Any, applied: Any, node: Node | None) -> Any:
+def _merge(live: Any, applied: Any, *, node: Node | None) -> Any:
     """Merge applied values into live ones: granular values recursively, leaves replaced."""
     shape = _shape(node, applied)
     if shape == "map" and isinstance(live, dict):
         merged = dict(live)
         for key, value in applied.items():
-            merged[key] = _merge(live.get(key, _ABSENT), value, field(node, key))
+            merged[key] = _merge(live.get(key, _ABSENT), value, node=field(node, key))
         return merged
     if shape in ("keyed", "set") and isinstance(live, list):
-        return _merge_list(live, applied, node)
+        return _merge_list(live, applied, node=node)
     return applied
 
 
-def _merge_list(live: list, applied: list, node: Node | None) -> list:
+def _merge_list(live: list, applied: list, *, node: Node | None) -> list:
     """Merge associative lists item by item, keeping the applied order for applied items.
 
     Live-only items stay where they were; applied items follow the applied order (the
@@ -562,18 +561,20 @@ def _merge_list(live: list, applied: list, node: Node | None) -> list:
         by_key.setdefault(key, item)
     wanted = _unique_items(applied, node)
     applied_keys = [key for key, _ in wanted]
+    applied_set = set(applied_keys)
     item_node = items(node)
 
     def merged(index: int) -> Any:
+        """Merge the applied item at ``index`` into its live twin (set values need no merge)."""
         key, item = wanted[index]
-        return _merge(by_key.get(key, _ABSENT), item, item_node) if key.startswith("k:") else item
+        return _merge(by_key.get(key, _ABSENT), item, node=item_node) if key.startswith("k:") else item
 
     out, done, li, ri = [], set(), 0, 0
     while li < len(live) or ri < len(wanted):
         if li < len(live):
             key = live_keys[li]
-            if key not in applied_keys or key in done:
-                if key not in applied_keys:
+            if key not in applied_set or key in done:
+                if key not in applied_set:
                     out.append(live[li])
                 li += 1
                 continue
@@ -582,7 +583,7 @@ def _merge_list(live: list, applied: list, node: Node | None) -> list:
                 done.add(key)
                 li, ri = li + 1, ri + 1
                 continue
-            if key != _next_shared(applied_keys[ri:], by_key, done):
+            if key != _next_shared(applied_keys[ri:], live=by_key, done=done):
                 li += 1
                 continue
         out.append(merged(ri))
@@ -602,35 +603,35 @@ def _unique_items(values: list, node: Node | None) -> list[tuple[str, Any]]:
     return out
 
 
-def _next_shared(keys: list[str], live: dict[str, Any], done: set[str]) -> str | None:
+def _next_shared(keys: list[str], *, live: dict[str, Any], done: set[str]) -> str | None:
     """Return the next applied key that is also live and not merged yet."""
     return next((k for k in keys if k in live and k not in done), None)
 
 
-def _prune(obj: dict, paths: set[Path], owners: list[_Entry], root: Node) -> None:
+def _prune(obj: dict, paths: set[Path], *, owners: list[_Entry], root: Node) -> None:
     """Remove what the applier stopped specifying, unless some manager still owns it."""
     owned = set().union(*(entry.fields for entry in owners))
     for path in sorted(paths, key=len):
         if path not in owned and not any(p[: len(path)] == path for p in owned):
-            _remove(obj, path, root)
+            _remove(obj, path, node=root)
 
 
-def _remove(obj: dict, path: Path, node: Node | None) -> None:
+def _remove(obj: dict, path: Path, *, node: Node | None) -> None:
     """Delete the value at ``path`` and any object or list that this leaves empty."""
     chain = []
     current: Any = obj
     for element in path:
         chain.append((current, element, node))
-        current, node = _step(current, element, node)
+        current, node = _step(current, element, node=node)
         if current is _ABSENT:
             return
     for container, element, container_node in reversed(chain):
-        _discard(container, element, container_node)
+        _discard(container, element, node=container_node)
         if container is obj or container:
             break
 
 
-def _step(container: Any, element: str, node: Node | None) -> tuple[Any, Node | None]:
+def _step(container: Any, element: str, *, node: Node | None) -> tuple[Any, Node | None]:
     """Follow one path element down from a value; ``_ABSENT`` if it is not there."""
     if element.startswith("f:") and isinstance(container, dict):
         return container.get(element[2:], _ABSENT), field(node, element[2:])
@@ -641,7 +642,7 @@ def _step(container: Any, element: str, node: Node | None) -> tuple[Any, Node | 
     return _ABSENT, None
 
 
-def _discard(container: Any, element: str, node: Node | None) -> None:
+def _discard(container: Any, element: str, *, node: Node | None) -> None:
     """Remove the field or list item named by ``element`` from its container."""
     if element.startswith("f:") and isinstance(container, dict):
         container.pop(element[2:], None)

@@ -51,11 +51,11 @@ def strategic_merge_patch(original: dict, patch: dict, schema: Node | None) -> d
     if not isinstance(patch, dict):
         raise ValueError("a strategic merge patch must be a JSON object")
     base = copy.deepcopy(original) if isinstance(original, dict) else {}
-    merged = _merge_map(base, copy.deepcopy(patch), schema)
+    merged = _merge_map(base, copy.deepcopy(patch), node=schema)
     return {} if merged is _DELETED else merged
 
 
-def _merge_map(original: dict, patch: dict, node: Node | None) -> Any:
+def _merge_map(original: dict, patch: dict, *, node: Node | None) -> Any:
     """Merge a patch object into an original one (both private copies, changed in place)."""
     directive = patch.pop(PATCH, None)
     if directive == "delete":
@@ -81,25 +81,25 @@ def _merge_field(original: dict, key: str, *, value: Any, node: Node | None, ord
     current = original.get(key, _ABSENT)
     if value is _ABSENT:
         if isinstance(current, list):  # only $setElementOrder was sent for this list
-            original[key] = _reorder_only(current, order, sub)
+            original[key] = _reorder_only(current, order=order, node=sub)
         return
-    merged = _merge_value(current, value, sub, order)
+    merged = _merge_value(current, value, node=sub, order=order)
     if merged is _DELETED:
         original.pop(key, None)
     else:
         original[key] = merged
 
 
-def _merge_value(current: Any, value: Any, node: Node | None, order: list | None = None) -> Any:
+def _merge_value(current: Any, value: Any, *, node: Node | None, order: list | None = None) -> Any:
     """Merge any patch value into the current one; non-containers simply replace it."""
     if isinstance(value, dict):
-        return _merge_map(current if isinstance(current, dict) else {}, value, node)
+        return _merge_map(current if isinstance(current, dict) else {}, value, node=node)
     if isinstance(value, list):
-        return _merge_list(current if isinstance(current, list) else [], value, node, order)
+        return _merge_list(current if isinstance(current, list) else [], value, node=node, order=order)
     return value
 
 
-def _merge_list(current: list, patch: list, node: Node | None, order: list | None) -> list:
+def _merge_list(current: list, patch: list, *, node: Node | None, order: list | None) -> list:
     """Merge a patch list according to the list's patch strategy."""
     key = patch_merge_key(node)
     if "merge" not in patch_strategy(node):
@@ -107,19 +107,24 @@ def _merge_list(current: list, patch: list, node: Node | None, order: list | Non
         if order is None:
             return merged
         ident = _identity(key)
-        return _arrange(merged, _order_idents(order, key), [ident(v) for v in current], ident)
+        return _arrange(
+            merged,
+            patch_order=_order_idents(order, key),
+            server_order=[ident(v) for v in current],
+            ident=ident,
+        )
     if key is not None:
         return _merge_keyed(current, patch, key=key, node=items(node), order=order)
     if any(isinstance(v, dict | list) for v in [*current, *patch]):
         raise ValueError("cannot merge a list of objects that has no x-kubernetes-patch-merge-key")
-    return _merge_primitives(current, patch, order)
+    return _merge_primitives(current, patch, order=order)
 
 
 def _replace_list(patch: list, node: Node | None) -> list:
     """Build a replacement list, stripping directives (items carrying ``$patch`` are dropped)."""
     item_node = items(node)
     return [
-        _merge_value(_ABSENT, item, item_node)
+        _merge_value(_ABSENT, item, node=item_node)
         for item in patch
         if not (isinstance(item, dict) and PATCH in item)
     ]
@@ -127,7 +132,7 @@ def _replace_list(patch: list, node: Node | None) -> list:
 
 def _merge_keyed(current: list, patch: list, *, key: str, node: Node | None, order: list | None) -> list:
     """Merge a list of objects item by item on ``key``, honouring item directives."""
-    current, kept = _apply_item_directives(current, patch, key)
+    current, kept = _apply_item_directives(current, patch, key=key)
     ident = _identity(key)
     patch_order = [ident(item) for item in kept]
     if order is not None:
@@ -142,13 +147,15 @@ def _merge_keyed(current: list, patch: list, *, key: str, node: Node | None, ord
         found = position.get(ident(item))
         if found is None:
             position[ident(item)] = len(merged)
-            merged.append(_merge_map({}, item, node))
+            merged.append(_merge_map({}, item, node=node))
         else:
-            merged[found] = _merge_map(merged[found] if isinstance(merged[found], dict) else {}, item, node)
-    return _arrange(merged, patch_order, server_order, ident)
+            merged[found] = _merge_map(
+                merged[found] if isinstance(merged[found], dict) else {}, item, node=node
+            )
+    return _arrange(merged, patch_order=patch_order, server_order=server_order, ident=ident)
 
 
-def _apply_item_directives(current: list, patch: list, key: str) -> tuple[list, list]:
+def _apply_item_directives(current: list, patch: list, *, key: str) -> tuple[list, list]:
     """Apply ``$patch`` list items; return the remaining original items and the items to merge."""
     kept: list[dict] = []
     replace = False
@@ -177,7 +184,7 @@ def _require_key(item: dict, key: str) -> dict:
     return item
 
 
-def _merge_primitives(current: list, patch: list, order: list | None) -> list:
+def _merge_primitives(current: list, patch: list, *, order: list | None) -> list:
     """Merge a list of primitives as a set: every value once, original values kept."""
     ident = _identity(None)
     merged, seen = [], set()
@@ -189,17 +196,22 @@ def _merge_primitives(current: list, patch: list, order: list | None) -> list:
     if order is not None:
         _check_order(patch_order, _order_idents(order, None))
         patch_order = _order_idents(order, None)
-    return _arrange(merged, patch_order, [ident(v) for v in current], ident)
+    return _arrange(merged, patch_order=patch_order, server_order=[ident(v) for v in current], ident=ident)
 
 
-def _reorder_only(current: list, order: list | None, node: Node | None) -> list:
+def _reorder_only(current: list, *, order: list | None, node: Node | None) -> list:
     """Reorder an untouched list by its ``$setElementOrder`` directive."""
     key = patch_merge_key(node)
     ident = _identity(key)
-    return _arrange(current, _order_idents(order or [], key), [ident(v) for v in current], ident)
+    return _arrange(
+        current,
+        patch_order=_order_idents(order or [], key),
+        server_order=[ident(v) for v in current],
+        ident=ident,
+    )
 
 
-def _arrange(merged: list, patch_order: list[str], server_order: list[str], ident: Callable) -> list:
+def _arrange(merged: list, *, patch_order: list[str], server_order: list[str], ident: Callable) -> list:
     """Order a merged list: patch items by ``patch_order``, server-only items slotted in.
 
     Items the patch names are sorted by their rank in ``patch_order``; the others keep
