@@ -7,6 +7,8 @@ import threading
 
 import pytest
 from django.db import connection
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from kubeviz.store import bus, selectors, services, watch
 from kubeviz.store.keys import Compacted, Event, Key
@@ -160,4 +162,31 @@ def test_a_slow_consumer_is_cut_off_instead_of_buffering_forever(cid: int, monke
         await stream.aclose()
 
     _write(cid, "seed")
+    asyncio.run(main())
+
+
+OPS = st.lists(st.tuples(st.sampled_from(["put", "delete"]), st.sampled_from(["a", "b", "c", "d"])), min_size=1, max_size=20)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(ops=OPS, data=st.data())
+def test_every_watch_from_any_earlier_revision_sees_each_acknowledged_write_once_in_order(
+    cid: int, ops: list, data: st.DataObject
+) -> None:
+    start = selectors.revision(cid)[0]
+    acked: list[int] = []
+    for op, name in ops:
+        key = Key("", "configmaps", "default", name)
+        if op == "put":
+            acked.append(_write(cid, name))
+        elif selectors.get(cid, key) is not None:
+            acked.append(int(services.delete(cluster_id=cid, key=key)["metadata"]["resourceVersion"]))
+    points = [start, *acked[:-1]]
+    since = data.draw(st.sampled_from(points), label="resume from")
+    tail = [r for r in acked if r > since]
+
+    async def main() -> None:
+        got = await _collect(cid, since, len(tail))
+        assert [e.revision for e in got] == tail
+
     asyncio.run(main())
