@@ -48,6 +48,8 @@ def prepare_for_update(resource: Resource, new: Obj, old: Obj, *, subresource: s
             new["status"] = copy.deepcopy(old["status"])
         else:
             new.pop("status", None)
+    if resource.kind == "Service":
+        _keep_service_allocations(new, old)
     if resource.kind == "Job":
         # The generated selector and labels are immutable; carry them over.
         spec, old_spec = new.setdefault("spec", {}), old.get("spec", {})
@@ -58,6 +60,21 @@ def prepare_for_update(resource: Resource, new: Obj, old: Obj, *, subresource: s
         for k, v in labels.items():
             if k.startswith("batch.kubernetes.io/") or k in ("controller-uid", "job-name"):
                 tlabels.setdefault(k, v)
+
+
+def _keep_service_allocations(new: Obj, old: Obj) -> None:
+    """Carry the allocated ClusterIP and NodePorts over an update that leaves them out."""
+    spec, old_spec = new.setdefault("spec", {}), old.get("spec") or {}
+    for key in ("clusterIP", "clusterIPs"):
+        if not spec.get(key) and old_spec.get(key):
+            spec[key] = copy.deepcopy(old_spec[key])
+    if spec.get("type") in ("NodePort", "LoadBalancer"):
+        allocated = {(p.get("port"), p.get("protocol", "TCP")): p.get("nodePort") for p in old_spec.get("ports") or []}
+        for port in spec.get("ports") or []:
+            if not port.get("nodePort"):
+                node_port = allocated.get((port.get("port"), port.get("protocol", "TCP")))
+                if node_port:
+                    port["nodePort"] = node_port
 
 
 def _job_selector(obj: Obj) -> None:

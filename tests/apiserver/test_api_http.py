@@ -274,3 +274,64 @@ def test_every_request_is_traced_with_its_component(cluster: LiveCluster) -> Non
     assert create["revision"] == made["metadata"]["resourceVersion"]
     assert float(create["latency_ms"]) > 0
     assert httpx.get(f"{cluster.base}/api/clusters/{cluster.name}/requests?limit=0").status_code == 400
+
+
+def _watch_lines(c: LiveCluster, path: str, params: dict, count: int, act=None, timeout: float = 10) -> list[dict]:
+    """Read ``count`` watch events (running ``act`` once the stream is open)."""
+    import threading
+
+    out: list[dict] = []
+    done = threading.Event()
+
+    def read() -> None:
+        with httpx.stream("GET", c.server + path, params={"watch": "true", **params}, timeout=timeout) as r:
+            assert r.headers["content-type"] == "application/json"
+            for line in r.iter_lines():
+                if line:
+                    out.append(json.loads(line))
+                    if len(out) >= count:
+                        break
+        done.set()
+
+    t = threading.Thread(target=read, daemon=True)
+    t.start()
+    time.sleep(0.5)
+    if act is not None:
+        act()
+    done.wait(timeout)
+    return out
+
+
+def test_watch_with_send_initial_events_ends_with_the_bookmark(cluster: LiveCluster) -> None:
+    with client(cluster) as h:
+        for n in ("i1", "i2"):
+            h.post("/api/v1/namespaces/default/configmaps", json=cm(n))
+        params = {"sendInitialEvents": "true", "resourceVersionMatch": "NotOlderThan", "allowWatchBookmarks": "true", "resourceVersion": ""}
+        events = _watch_lines(cluster, "/api/v1/namespaces/default/configmaps", params, 4, act=lambda: h.post("/api/v1/namespaces/default/configmaps", json=cm("i3")))
+    assert [(e["type"], e["object"]["metadata"].get("name")) for e in events] == [("ADDED", "i1"), ("ADDED", "i2"), ("BOOKMARK", None), ("ADDED", "i3")]
+    assert events[2]["object"]["metadata"]["annotations"] == {"k8s.io/initial-events-end": "true"}
+    with client(cluster) as h:
+        bad = h.get("/api/v1/namespaces/default/configmaps", params={"watch": "true", "sendInitialEvents": "true"})
+        assert_status(bad, 422, "Invalid")
+
+
+def test_watch_with_a_selector_sees_objects_enter_and_leave(cluster: LiveCluster) -> None:
+    with client(cluster) as h:
+        rv = h.get("/api/v1/namespaces/default/configmaps").json()["metadata"]["resourceVersion"]
+
+        def act() -> None:
+            h.post("/api/v1/namespaces/default/configmaps", json={"metadata": {"name": "m", "labels": {"on": "no"}}})
+            patch = {"Content-Type": "application/merge-patch+json"}
+            h.patch("/api/v1/namespaces/default/configmaps/m", content=json.dumps({"metadata": {"labels": {"on": "yes"}}}), headers=patch)
+            h.patch("/api/v1/namespaces/default/configmaps/m", content=json.dumps({"data": {"x": "1"}}), headers=patch)
+            h.patch("/api/v1/namespaces/default/configmaps/m", content=json.dumps({"metadata": {"labels": {"on": "no"}}}), headers=patch)
+
+        events = _watch_lines(cluster, "/api/v1/namespaces/default/configmaps", {"resourceVersion": rv, "labelSelector": "on=yes"}, 3, act=act)
+    assert [e["type"] for e in events] == ["ADDED", "MODIFIED", "DELETED"]
+
+
+def test_watch_from_the_future_and_bookmarks(cluster: LiveCluster) -> None:
+    with client(cluster) as h:
+        rv = h.get("/api/v1/namespaces/default/configmaps").json()["metadata"]["resourceVersion"]
+    events = _watch_lines(cluster, "/api/v1/namespaces/default/configmaps", {"resourceVersion": rv, "allowWatchBookmarks": "true", "timeoutSeconds": "8"}, 1, timeout=12)
+    assert events and events[0]["type"] == "BOOKMARK" and int(events[0]["object"]["metadata"]["resourceVersion"]) >= int(rv)
