@@ -1,6 +1,7 @@
 """Request bodies in, JSON out.
 
-Bodies may be JSON or YAML (``application/yaml``, and the apply-patch content type).
+Bodies may be JSON, YAML (``application/yaml``, and the apply-patch content type) or
+Kubernetes protobuf, which client-go's typed clients send for built-in kinds.
 YAML is read with PyYAML's safe loader, extended to refuse documents whose aliases would
 expand to more than ``MAX_EXPANDED_NODES`` nodes: a "billion laughs" manifest is a few
 hundred bytes that expand to gigabytes once serialized, and it is refused while it is
@@ -14,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from kubeviz.apiserver import errors
+from kubeviz.apiserver import errors, protobuf
 
 MAX_EXPANDED_NODES = 10_000
 MAX_DEPTH = 100
@@ -25,6 +26,7 @@ JSON_PATCH = "application/json-patch+json"
 MERGE_PATCH = "application/merge-patch+json"
 STRATEGIC_PATCH = "application/strategic-merge-patch+json"
 APPLY_PATCH = "application/apply-patch+yaml"
+PROTOBUF = "application/vnd.kubernetes.protobuf"
 PATCH_TYPES = (JSON_PATCH, MERGE_PATCH, STRATEGIC_PATCH, APPLY_PATCH)
 
 
@@ -106,6 +108,13 @@ def media_type(content_type: str | None) -> str:
 def decode(raw: bytes, content_type: str | None) -> Any:
     """Decode a request body by its content type; APIError 400/415 when it cannot be read."""
     kind = media_type(content_type) or JSON
+    if kind == PROTOBUF:
+        try:
+            return protobuf.decode_object(raw)
+        except protobuf.UnsupportedKind as exc:
+            raise errors.APIError(415, "UnsupportedMediaType", f"{exc}; send this kind as application/json") from exc
+        except ValueError as exc:
+            raise errors.bad_request(f"error decoding protobuf body: {exc}") from exc
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -120,8 +129,6 @@ def decode(raw: bytes, content_type: str | None) -> Any:
             return load_yaml(text)
         except yaml.YAMLError as exc:
             raise errors.bad_request(f"error converting YAML to JSON: {exc}") from exc
-    if kind == "application/vnd.kubernetes.protobuf":
-        raise errors.unsupported_media_type(kind)
     raise errors.unsupported_media_type(kind)
 
 

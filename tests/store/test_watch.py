@@ -38,6 +38,8 @@ def _in_thread(fn, *args):  # a writer elsewhere, as another apiserver request w
 
 async def _collect(cid: int, since: int, count: int, timeout: float = 15.0) -> list[Event]:
     out: list[Event] = []
+    if count <= 0:
+        return out
     stream = watch.stream(cid, since, progress_every=0.2)
 
     async def consume() -> None:
