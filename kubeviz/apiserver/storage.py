@@ -8,6 +8,7 @@ This is the only module through which the apiserver's request handlers reach
 from __future__ import annotations
 
 import copy
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -20,10 +21,34 @@ from kubeviz.store.models import Cluster
 Obj = dict[str, Any]
 
 UPDATE_RETRIES = 8
+CLUSTER_CACHE_SECONDS = 2.0
+
+_clusters: dict[str, tuple[float, Cluster]] = {}
+
+
+def cluster(name: str) -> Cluster:
+    """Return a cluster by name, remembered for a moment: every request starts here.
+
+    A cluster deleted meanwhile is caught by the store itself (its revision row is gone),
+    which answers ClusterNotFound; the views turn that into 404.
+    """
+    now = time.monotonic()
+    hit = _clusters.get(name)
+    if hit is not None and now - hit[0] < CLUSTER_CACHE_SECONDS:
+        return hit[1]
+    found = selectors.cluster(name)
+    if len(_clusters) > 1000:
+        _clusters.clear()
+    _clusters[name] = (now, found)
+    return found
 
 
 def key(resource: Resource, namespace: str, name: str) -> Key:
     return Key(resource.group, resource.resource, namespace if resource.namespaced else "", name)
+
+
+def forget_cluster(name: str) -> None:
+    _clusters.pop(name, None)
 
 
 def get(cluster: Cluster, resource: Resource, namespace: str, name: str) -> Obj:

@@ -20,11 +20,10 @@ from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.renderers import BaseRenderer
 from rest_framework.views import APIView
 
-from kubeviz.apiserver import codec, discovery, errors, openapi, registry, rest, trace, watching
+from kubeviz.apiserver import codec, discovery, errors, openapi, registry, rest, storage, trace, watching
 from kubeviz.apiserver.errors import APIError
 from kubeviz.apiserver.requestinfo import RequestInfo, parse
 from kubeviz.apiserver.tables import to_table
-from kubeviz.store import selectors as store_selectors
 from kubeviz.store.keys import ClusterNotFound
 
 log = logging.getLogger(__name__)
@@ -111,15 +110,21 @@ class KubernetesAPIView(APIView):
         call: rest.Call | None = None
         cluster = None
         try:
-            try:
-                cluster = store_selectors.cluster(cluster_name)
-            except ClusterNotFound as exc:
-                raise errors.APIError(404, "NotFound", f'cluster "{cluster_name}" not found') from exc
-            if not info.is_resource:
-                response = self.non_resource(request, cluster_name, info)
-            else:
-                call = self.make_call(request, cluster, info)
-                response = self.serve(request, call)
+            for attempt in (1, 2):
+                try:
+                    cluster = storage.cluster(cluster_name)
+                    if not info.is_resource:
+                        response = self.non_resource(request, cluster_name, info)
+                    else:
+                        call = self.make_call(request, cluster, info)
+                        response = self.serve(request, call)
+                    break
+                except ClusterNotFound as exc:
+                    # A remembered cluster may have been deleted (and perhaps created again):
+                    # nothing was written, so forget it and try once more.
+                    storage.forget_cluster(cluster_name)
+                    if attempt == 2:
+                        raise errors.APIError(404, "NotFound", f'cluster "{cluster_name}" not found') from exc
         except APIError as err:
             response = status_response(err)
         except Exception as exc:  # a bug: still answer with a Status, and say so in the log

@@ -13,6 +13,7 @@ from typing import Any
 
 from django.db.models import OuterRef, Q, Subquery
 
+from kubeviz.store import sql
 from kubeviz.store.keys import ClusterNotFound, Compacted, Event, Key
 from kubeviz.store.models import Cluster, History, Object
 
@@ -32,7 +33,7 @@ def clusters() -> list[Cluster]:
 
 def revision(cluster_id: int) -> tuple[int, int]:
     """Return (current revision, compacted revision) of one cluster."""
-    row = Cluster.objects.filter(pk=cluster_id).values_list("revision", "compacted").first()
+    row = sql.fetchone("revision", [cluster_id])
     if row is None:
         raise ClusterNotFound(str(cluster_id))
     return int(row[0]), int(row[1])
@@ -40,14 +41,7 @@ def revision(cluster_id: int) -> tuple[int, int]:
 
 def get(cluster_id: int, key: Key) -> dict[str, Any] | None:
     """Return the current body of a key, or None."""
-    row = (
-        Object.objects.filter(
-            cluster_id=cluster_id, group=key.group, resource=key.resource, namespace=key.namespace, name=key.name
-        )
-        .values_list("body", flat=True)
-        .first()
-    )
-    return row
+    return sql.get(cluster_id, key)
 
 
 def _after(after: tuple[str, str] | None) -> Q:

@@ -9,84 +9,56 @@ semantics: uid, timestamps, generation.  The store only sets ``metadata.resource
 
 from __future__ import annotations
 
-import copy
 import time
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 
-from kubeviz.store import bus
+from kubeviz.store import bus, sql
 from kubeviz.store.keys import ClusterNotFound, Event, Key, KeyExists, KeyNotFound, RevisionMismatch
-from kubeviz.store.models import Cluster, History, Object
+from kubeviz.store.models import Cluster, History
 
 
 def _next_revision(cluster_id: int) -> int:
     """Bump and return the cluster's revision; the row lock serializes writers per cluster."""
-    table = Cluster._meta.db_table
-    with connection.cursor() as cur:
-        cur.execute(f"UPDATE {table} SET revision = revision + 1 WHERE id = %s RETURNING revision", [cluster_id])
-        row = cur.fetchone()
+    row = sql.fetchone("bump", [cluster_id])
     if row is None:
         raise ClusterNotFound(f"cluster {cluster_id} does not exist")
     return int(row[0])
 
 
 def _stamp(body: dict[str, Any], revision: int) -> dict[str, Any]:
-    body = copy.deepcopy(body)
-    body.setdefault("metadata", {})["resourceVersion"] = str(revision)
-    return body
+    meta = dict(body.get("metadata") or {})
+    meta["resourceVersion"] = str(revision)
+    return {**body, "metadata": meta}
 
 
-def _log(cluster_id: int, key: Key, kind: str, revision: int, body: dict[str, Any]) -> None:
-    History.objects.create(
-        cluster_id=cluster_id,
-        revision=revision,
-        type=kind,
-        group=key.group,
-        resource=key.resource,
-        namespace=key.namespace,
-        name=key.name,
-        written_at=time.time(),
-        body=body,
+def _log(cluster_id: int, key: Key, kind: str, revision: int, dumped: Any) -> None:
+    sql.execute(
+        "log",
+        [cluster_id, revision, kind, key.group, key.resource, key.namespace, key.name, time.time(), dumped],
     )
 
 
-def _current(cluster_id: int, key: Key) -> Object | None:
-    qs = Object.objects.filter(
-        cluster_id=cluster_id, group=key.group, resource=key.resource, namespace=key.namespace, name=key.name
-    )
-    if connection.features.has_select_for_update:
-        qs = qs.select_for_update()
-    return qs.first()
-
-
-def _check(row: Object, *, expected_revision: int | None, expected_uid: str | None) -> None:
-    if expected_revision is not None and row.mod_revision != expected_revision:
-        raise RevisionMismatch(f"expected revision {expected_revision}, found {row.mod_revision}")
-    if expected_uid is not None and row.uid != expected_uid:
-        raise RevisionMismatch(f"expected uid {expected_uid}, found {row.uid}")
+def _check(uid: str, mod_revision: int, *, expected_revision: int | None, expected_uid: str | None) -> None:
+    if expected_revision is not None and mod_revision != expected_revision:
+        raise RevisionMismatch(f"expected revision {expected_revision}, found {mod_revision}")
+    if expected_uid is not None and uid != expected_uid:
+        raise RevisionMismatch(f"expected uid {expected_uid}, found {uid}")
 
 
 def create(*, cluster_id: int, key: Key, body: dict[str, Any]) -> dict[str, Any]:
     """Store a new key; KeyExists if it is already there.  Returns the stored body."""
     try:
         with transaction.atomic():
-            if _current(cluster_id, key) is not None:
+            if sql.current(cluster_id, key) is not None:
                 raise KeyExists(str(key))
             revision = _next_revision(cluster_id)
             stored = _stamp(body, revision)
-            Object.objects.create(
-                cluster_id=cluster_id,
-                group=key.group,
-                resource=key.resource,
-                namespace=key.namespace,
-                name=key.name,
-                uid=stored["metadata"].get("uid", ""),
-                create_revision=revision,
-                mod_revision=revision,
-                body=stored,
-            )
-            _log(cluster_id, key, History.ADDED, revision, stored)
+            dumped = sql.dump(stored)
+            uid = stored["metadata"].get("uid", "")
+            sql.execute("insert", [*sql.key_params(cluster_id, key), uid, revision, revision, dumped])
+            _log(cluster_id, key, History.ADDED, revision, dumped)
     except IntegrityError as exc:  # a concurrent create won the unique key
         raise KeyExists(str(key)) from exc
     event = Event(revision, History.ADDED, key.group, key.resource, key.namespace, key.name, stored)
@@ -104,17 +76,16 @@ def update(
 ) -> dict[str, Any]:
     """Replace a key's body if its ``mod_revision`` (and uid) are as expected."""
     with transaction.atomic():
-        row = _current(cluster_id, key)
+        row = sql.current(cluster_id, key)
         if row is None:
             raise KeyNotFound(str(key))
-        _check(row, expected_revision=expected_revision, expected_uid=expected_uid)
-        prev = row.body
+        row_id, uid, mod_revision, prev = row
+        _check(uid, mod_revision, expected_revision=expected_revision, expected_uid=expected_uid)
         revision = _next_revision(cluster_id)
         stored = _stamp(body, revision)
-        row.body = stored
-        row.mod_revision = revision
-        row.save(update_fields=["body", "mod_revision"])
-        _log(cluster_id, key, History.MODIFIED, revision, stored)
+        dumped = sql.dump(stored)
+        sql.execute("update", [dumped, revision, row_id])
+        _log(cluster_id, key, History.MODIFIED, revision, dumped)
     event = Event(revision, History.MODIFIED, key.group, key.resource, key.namespace, key.name, stored, prev)
     transaction.on_commit(lambda: bus.publish(cluster_id, [event]))
     return stored
@@ -129,15 +100,15 @@ def delete(
 ) -> dict[str, Any]:
     """Remove a key; returns its last body, stamped with the deletion's revision."""
     with transaction.atomic():
-        row = _current(cluster_id, key)
+        row = sql.current(cluster_id, key)
         if row is None:
             raise KeyNotFound(str(key))
-        _check(row, expected_revision=expected_revision, expected_uid=expected_uid)
-        prev = row.body
+        row_id, uid, mod_revision, prev = row
+        _check(uid, mod_revision, expected_revision=expected_revision, expected_uid=expected_uid)
         revision = _next_revision(cluster_id)
         stored = _stamp(prev, revision)
-        row.delete()
-        _log(cluster_id, key, History.DELETED, revision, stored)
+        sql.execute("delete", [row_id])
+        _log(cluster_id, key, History.DELETED, revision, sql.dump(stored))
     event = Event(revision, History.DELETED, key.group, key.resource, key.namespace, key.name, stored, prev)
     transaction.on_commit(lambda: bus.publish(cluster_id, [event]))
     return stored
