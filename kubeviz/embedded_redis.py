@@ -26,13 +26,20 @@ def command(*, port: int, workdir: Path) -> list[str]:
     """Return the command line that serves Redis on 127.0.0.1:``port`` without persistence."""
     return [
         str(server_binary()),
-        "--port", str(port),
-        "--bind", "127.0.0.1",
-        "--save", "",
-        "--appendonly", "no",
-        "--dir", str(workdir),
-        "--protected-mode", "yes",
-        "--loglevel", "warning",
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--dir",
+        str(workdir),
+        "--protected-mode",
+        "yes",
+        "--loglevel",
+        "warning",
     ]
 
 

@@ -20,8 +20,12 @@ def processes(env: dict[str, str]) -> dict[str, str]:
     procs: dict[str, str] = {}
     if not env.get("REDIS_URL"):
         procs["redis"] = f"{py} -m kubeviz.embedded_redis"
-    procs["web"] = f"{py} -m daphne -b 127.0.0.1 -p {port} --access-log var/access.log kubeviz.asgi:application"
-    procs["worker"] = f"{py} -m celery -A kubeviz worker --loglevel=WARNING --concurrency=2 --without-gossip --without-mingle"
+    procs["web"] = (
+        f"{py} -m daphne -b 127.0.0.1 -p {port} --access-log var/access.log kubeviz.asgi:application"
+    )
+    procs["worker"] = (
+        f"{py} -m celery -A kubeviz worker --loglevel=WARNING --concurrency=2 --without-gossip --without-mingle"
+    )
     procs["beat"] = f"{py} -m celery -A kubeviz beat --loglevel=WARNING --schedule=var/celerybeat-schedule"
     return procs
 

@@ -76,7 +76,12 @@ class LiveServer:
 
     def manage(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "manage.py", *args], cwd=ROOT, env=self.env, check=True, capture_output=True, text=True
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env=self.env,
+            check=True,
+            capture_output=True,
+            text=True,
         )
 
 
@@ -102,7 +107,13 @@ def live_env(workdir: Path, redis: str) -> dict[str, str]:
 def kubeviz_server(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     workdir = tmp_path_factory.mktemp("live")
     env = live_env(workdir, redis_url)
-    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput"], cwd=ROOT, env=env, check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     port = free_port()
     log = open(workdir / "daphne.log", "wb")  # noqa: SIM115 - closed at teardown
     proc = subprocess.Popen(
@@ -136,7 +147,9 @@ class LiveCluster:
 @pytest.fixture
 def cluster(kubeviz_server: LiveServer, tmp_path: Path) -> Iterator[LiveCluster]:
     name = "t-" + uuid.uuid4().hex[:10]
-    resp = httpx.post(kubeviz_server.url + "/api/clusters", json={"name": name, "masters": 1, "workers": 2}, timeout=30)
+    resp = httpx.post(
+        kubeviz_server.url + "/api/clusters", json={"name": name, "masters": 1, "workers": 2}, timeout=30
+    )
     assert resp.status_code == 201, resp.text
     cfg = httpx.get(kubeviz_server.url + f"/api/clusters/{name}/kubeconfig", timeout=10)
     assert cfg.status_code == 200

@@ -66,7 +66,12 @@ def _ip_object(ip: str, service: Obj, now: str, uid: str) -> Obj:
             },
         },
         "spec": {
-            "parentRef": {"group": "", "resource": "services", "namespace": meta["namespace"], "name": meta["name"]}
+            "parentRef": {
+                "group": "",
+                "resource": "services",
+                "namespace": meta["namespace"],
+                "name": meta["name"],
+            }
         },
     }
 
@@ -103,20 +108,40 @@ def _take_requested(cluster: Cluster, service: Obj, ip: str, *, now: str, uid: s
         addr = ipaddress.ip_address(ip)
     except ValueError as exc:
         raise errors.invalid(
-            "Service", service["metadata"]["name"], [Cause("FieldValueInvalid", f'Invalid value: "{ip}": must be a valid IP address', "spec.clusterIP")]
+            "Service",
+            service["metadata"]["name"],
+            [
+                Cause(
+                    "FieldValueInvalid",
+                    f'Invalid value: "{ip}": must be a valid IP address',
+                    "spec.clusterIP",
+                )
+            ],
         ) from exc
     if addr not in SERVICE_CIDR:
         raise errors.invalid(
             "Service",
             service["metadata"]["name"],
-            [Cause("FieldValueInvalid", f'Invalid value: "{ip}": cannot allocate resources of type IPAddress at this time', "spec.clusterIP")],
+            [
+                Cause(
+                    "FieldValueInvalid",
+                    f'Invalid value: "{ip}": cannot allocate resources of type IPAddress at this time',
+                    "spec.clusterIP",
+                )
+            ],
         )
     taken = storage.get_or_none(cluster, _ip_resource(), "", ip) is not None
     if taken or (not dry_run and not _try_take(cluster, ip, service, now, uid)):
         raise errors.invalid(
             "Service",
             service["metadata"]["name"],
-            [Cause("FieldValueInvalid", f'Invalid value: ["{ip}"]: failed to allocate IP {ip}: provided IP is already allocated', "spec.clusterIPs")],
+            [
+                Cause(
+                    "FieldValueInvalid",
+                    f'Invalid value: ["{ip}"]: failed to allocate IP {ip}: provided IP is already allocated',
+                    "spec.clusterIPs",
+                )
+            ],
         )
 
 
@@ -130,7 +155,9 @@ def _take_random(cluster: Cluster, service: Obj, *, now: str, new_uid: Any, dry_
                 return ip
         elif _try_take(cluster, ip, service, now, str(new_uid())):
             return ip
-    raise APIError(500, "InternalError", "Internal error occurred: failed to allocate a serviceIP: range is full")
+    raise APIError(
+        500, "InternalError", "Internal error occurred: failed to allocate a serviceIP: range is full"
+    )
 
 
 def _allocate_node_ports(cluster: Cluster, service: Obj) -> None:
@@ -150,13 +177,21 @@ def _allocate_node_ports(cluster: Cluster, service: Obj) -> None:
                 raise errors.invalid(
                     "Service",
                     service["metadata"]["name"],
-                    [Cause("FieldValueInvalid", f"Invalid value: {wanted}: provided port is already allocated", f"spec.ports[{i}].nodePort")],
+                    [
+                        Cause(
+                            "FieldValueInvalid",
+                            f"Invalid value: {wanted}: provided port is already allocated",
+                            f"spec.ports[{i}].nodePort",
+                        )
+                    ],
                 )
             used.add(wanted)
             continue
         free = [p for p in range(NODE_PORT_RANGE[0], NODE_PORT_RANGE[1] + 1) if p not in used]
         if not free:
-            raise APIError(500, "InternalError", "Internal error occurred: failed to allocate a nodePort: range is full")
+            raise APIError(
+                500, "InternalError", "Internal error occurred: failed to allocate a nodePort: range is full"
+            )
         port["nodePort"] = random.choice(free)
         used.add(port["nodePort"])
 
@@ -171,7 +206,9 @@ def release_service(cluster: Cluster, service: Obj) -> None:
     if obj is None:
         return
     parent = (obj.get("spec") or {}).get("parentRef") or {}
-    if parent.get("name") == service["metadata"]["name"] and parent.get("namespace") == service["metadata"].get("namespace"):
+    if parent.get("name") == service["metadata"]["name"] and parent.get("namespace") == service[
+        "metadata"
+    ].get("namespace"):
         try:
             storage.delete(cluster, res, obj)
         except APIError as exc:

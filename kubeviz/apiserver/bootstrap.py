@@ -45,14 +45,28 @@ class ClusterInfo:
 
 
 def _info(c: Cluster) -> ClusterInfo:
-    return ClusterInfo(c.name, str(c.uid), c.created.strftime("%Y-%m-%dT%H:%M:%SZ"), dict(c.topology), c.revision)
+    return ClusterInfo(
+        c.name, str(c.uid), c.created.strftime("%Y-%m-%dT%H:%M:%SZ"), dict(c.topology), c.revision
+    )
 
 
-def _create(cluster: Cluster, resource: str, body: dict[str, Any], *, namespace: str = "", group: str = "", version: str = "v1") -> None:
+def _create(
+    cluster: Cluster,
+    resource: str,
+    body: dict[str, Any],
+    *,
+    namespace: str = "",
+    group: str = "",
+    version: str = "v1",
+) -> None:
     res = registry.lookup(group, version, resource)
     assert res is not None
-    info = RequestInfo(True, "", verb="create", group=group, version=version, resource=resource, namespace=namespace)
-    call = rest.Call(cluster=cluster, info=info, resource=res, params=QueryDict(), user_agent=USER_AGENT, body=body)
+    info = RequestInfo(
+        True, "", verb="create", group=group, version=version, resource=resource, namespace=namespace
+    )
+    call = rest.Call(
+        cluster=cluster, info=info, resource=res, params=QueryDict(), user_agent=USER_AGENT, body=body
+    )
     rest.create(call)
 
 

@@ -112,7 +112,9 @@ def decode(raw: bytes, content_type: str | None) -> Any:
         try:
             return protobuf.decode_object(raw)
         except protobuf.UnsupportedKind as exc:
-            raise errors.APIError(415, "UnsupportedMediaType", f"{exc}; send this kind as application/json") from exc
+            raise errors.APIError(
+                415, "UnsupportedMediaType", f"{exc}; send this kind as application/json"
+            ) from exc
         except ValueError as exc:
             raise errors.bad_request(f"error decoding protobuf body: {exc}") from exc
     try:

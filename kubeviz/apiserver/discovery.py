@@ -58,7 +58,9 @@ def api_versions(server_address: str) -> Obj:
 
 def _group(name: str) -> Obj:
     versions = [
-        {"groupVersion": f"{gv.group}/{gv.version}", "version": gv.version} for gv in group_versions() if gv.group == name
+        {"groupVersion": f"{gv.group}/{gv.version}", "version": gv.version}
+        for gv in group_versions()
+        if gv.group == name
     ]
     return {"name": name, "versions": versions, "preferredVersion": versions[0]}
 

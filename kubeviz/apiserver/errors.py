@@ -77,7 +77,9 @@ def not_found(kind: str, name: str, group: str = "") -> APIError:
 
 
 def already_exists(kind: str, name: str, group: str = "") -> APIError:
-    return APIError(409, "AlreadyExists", f'{_qualified(kind, group)} "{name}" already exists', name, group, kind)
+    return APIError(
+        409, "AlreadyExists", f'{_qualified(kind, group)} "{name}" already exists', name, group, kind
+    )
 
 
 def conflict(kind: str, name: str, group: str = "", why: str = "") -> APIError:
@@ -109,7 +111,11 @@ def too_large(message: str = "Request entity too large: limit is 3145728") -> AP
 
 
 def unsupported_media_type(content_type: str) -> APIError:
-    return APIError(415, "UnsupportedMediaType", f"the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf (got {content_type!r})")
+    return APIError(
+        415,
+        "UnsupportedMediaType",
+        f"the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf (got {content_type!r})",
+    )
 
 
 def not_acceptable(message: str) -> APIError:

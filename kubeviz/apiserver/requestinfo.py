@@ -46,9 +46,14 @@ def parse(path: str, method: str, *, watch_param: bool) -> RequestInfo:
             return RequestInfo(False, "/" + "/".join(parts))
         group, version, rest = parts[1], parts[2], parts[3:]
 
-    verb = {"GET": "get", "HEAD": "get", "POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}.get(
-        method.upper(), method.lower()
-    )
+    verb = {
+        "GET": "get",
+        "HEAD": "get",
+        "POST": "create",
+        "PUT": "update",
+        "PATCH": "patch",
+        "DELETE": "delete",
+    }.get(method.upper(), method.lower())
     if rest[0] == "watch":
         verb, rest = "watch", rest[1:]
         if not rest:

@@ -118,7 +118,9 @@ def _decode_object(call: Call, body: Any, *, name_hint: str = "") -> Obj:
             f"the API version in the data ({api_version}) does not match the expected API version ({res.api_version})"
         )
     if kind not in (None, "") and kind != res.kind:
-        raise errors.bad_request(f"the kind in the data ({kind}) does not match the expected kind ({res.kind})")
+        raise errors.bad_request(
+            f"the kind in the data ({kind}) does not match the expected kind ({res.kind})"
+        )
     body = dict(body)
     body["apiVersion"], body["kind"] = res.api_version, res.kind
     if not isinstance(body.get("metadata", {}), dict):
@@ -137,8 +139,9 @@ def _decode_object(call: Call, body: Any, *, name_hint: str = "") -> Obj:
         if mode == "Strict":
             causes = [Cause("FieldValueInvalid", f'unknown field "{f}"', f) for f in result.unknown_fields]
             err = errors.invalid(res.kind, name, causes, res.group)
-            err.message = f'{res.kind} in version "{res.version}" cannot be handled as a {res.kind}: strict decoding error: ' + ", ".join(
-                f'unknown field "{f}"' for f in result.unknown_fields
+            err.message = (
+                f'{res.kind} in version "{res.version}" cannot be handled as a {res.kind}: strict decoding error: '
+                + ", ".join(f'unknown field "{f}"' for f in result.unknown_fields)
             )
             raise err
         if mode == "Warn":
@@ -174,13 +177,15 @@ def _validate_secret(obj: Obj) -> None:
             base64.b64decode(v or "", validate=True)
         except (ValueError, TypeError) as exc:
             raise errors.bad_request(
-                f"Secret in version \"v1\" cannot be handled as a Secret: illegal base64 data for key {k!r}"
+                f'Secret in version "v1" cannot be handled as a Secret: illegal base64 data for key {k!r}'
             ) from exc
 
 
 def _spec_changed(old: Obj, new: Obj) -> bool:
     strip = ("metadata", "status", "apiVersion", "kind")
-    return {k: v for k, v in old.items() if k not in strip} != {k: v for k, v in new.items() if k not in strip}
+    return {k: v for k, v in old.items() if k not in strip} != {
+        k: v for k, v in new.items() if k not in strip
+    }
 
 
 def _same_content(old: Obj, new: Obj) -> bool:
@@ -205,12 +210,22 @@ def create(call: Call) -> tuple[int, Obj]:
     return _create_object(call, obj, manager=field_manager(call))
 
 
-def _create_object(call: Call, obj: Obj, *, manager: str, applied: Obj | None = None, force: bool = False) -> tuple[int, Obj]:
+def _create_object(
+    call: Call, obj: Obj, *, manager: str, applied: Obj | None = None, force: bool = False
+) -> tuple[int, Obj]:
     res = call.resource
     meta = obj["metadata"]
     if not meta.get("name") and meta.get("generateName"):
         meta["name"] = _generate_name(meta["generateName"])
-    for k in ("uid", "resourceVersion", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "managedFields", "selfLink"):
+    for k in (
+        "uid",
+        "resourceVersion",
+        "creationTimestamp",
+        "deletionTimestamp",
+        "deletionGracePeriodSeconds",
+        "managedFields",
+        "selfLink",
+    ):
         meta.pop(k, None)
     meta["uid"] = str(uuid.uuid4())
     meta["creationTimestamp"] = now()
@@ -244,7 +259,9 @@ def _create_object(call: Call, obj: Obj, *, manager: str, applied: Obj | None = 
 
 def _apply_managed(obj: Obj, applied: Obj, *, manager: str, root: Any, stamp: str) -> Obj:
     """Record an Apply manager on a freshly created object."""
-    ssa = server_side_apply(None, applied, manager=manager, force=True, schema=root, now=stamp, exclude_status=True)
+    ssa = server_side_apply(
+        None, applied, manager=manager, force=True, schema=root, now=stamp, exclude_status=True
+    )
     obj["metadata"]["managedFields"] = ssa["metadata"].get("managedFields", [])
     return obj
 
@@ -262,7 +279,9 @@ def get(call: Call) -> tuple[int, Obj]:
 
 def _continue_token(revision: int, last: Obj) -> str:
     meta = last["metadata"]
-    raw = json.dumps({"v": "meta.k8s.io/v1", "rv": revision, "start": [meta.get("namespace", ""), meta["name"]]})
+    raw = json.dumps(
+        {"v": "meta.k8s.io/v1", "rv": revision, "start": [meta.get("namespace", ""), meta["name"]]}
+    )
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
@@ -314,7 +333,9 @@ def list_objects(call: Call) -> tuple[int, Obj]:
         try:
             requested = int(rv_param)
         except ValueError as exc:
-            raise errors.bad_request(f'resourceVersion: Invalid value: "{rv_param}": must be an integer') from exc
+            raise errors.bad_request(
+                f'resourceVersion: Invalid value: "{rv_param}": must be an integer'
+            ) from exc
         if rv_match == "Exact":
             at = requested
     if at is not None:
@@ -343,18 +364,33 @@ def list_objects(call: Call) -> tuple[int, Obj]:
 # --- update, patch --------------------------------------------------------------------------
 
 
-def _finish_update(call: Call, old: Obj, new: Obj, *, manager: str, operation_obj: Obj | None = None) -> Obj | None:
+def _finish_update(
+    call: Call, old: Obj, new: Obj, *, manager: str, operation_obj: Obj | None = None
+) -> Obj | None:
     """Apply server rules to a candidate new object; None means "nothing changed"."""
     res = call.resource
     sub = call.info.subresource
     meta, old_meta = new.setdefault("metadata", {}), old["metadata"]
     if meta.get("name") not in (None, "", old_meta["name"]):
         raise errors.bad_request(
-            f'the name of the object ({meta.get("name")}) does not match the name on the URL ({old_meta["name"]})'
+            f"the name of the object ({meta.get('name')}) does not match the name on the URL ({old_meta['name']})"
         )
     if meta.get("uid") not in (None, "", old_meta.get("uid")):
-        raise errors.conflict(res.resource, old_meta["name"], res.group, "Precondition failed: UID in precondition does not match")
-    for k in ("name", "namespace", "uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation"):
+        raise errors.conflict(
+            res.resource,
+            old_meta["name"],
+            res.group,
+            "Precondition failed: UID in precondition does not match",
+        )
+    for k in (
+        "name",
+        "namespace",
+        "uid",
+        "creationTimestamp",
+        "deletionTimestamp",
+        "deletionGracePeriodSeconds",
+        "generation",
+    ):
         if k in old_meta:
             meta[k] = old_meta[k]
         else:
@@ -363,7 +399,18 @@ def _finish_update(call: Call, old: Obj, new: Obj, *, manager: str, operation_ob
         # Finalizers may only be removed from an object being deleted, not added.
         added = set(meta.get("finalizers") or []) - set(old_meta.get("finalizers") or [])
         if added:
-            raise errors.invalid(res.kind, old_meta["name"], [Cause("FieldValueForbidden", "Forbidden: no new finalizers can be added if the object is being deleted", "metadata.finalizers")], res.group)
+            raise errors.invalid(
+                res.kind,
+                old_meta["name"],
+                [
+                    Cause(
+                        "FieldValueForbidden",
+                        "Forbidden: no new finalizers can be added if the object is being deleted",
+                        "metadata.finalizers",
+                    )
+                ],
+                res.group,
+            )
     strategies.prepare_for_update(res, new, old, subresource=sub)
     defaults.apply(res.kind, new)
     new["metadata"]["managedFields"] = old_meta.get("managedFields", [])
@@ -420,7 +467,7 @@ def update(call: Call) -> tuple[int, Obj]:
     _check_namespace_of(call, obj)
     if obj["metadata"].get("name") and obj["metadata"]["name"] != call.info.name:
         raise errors.bad_request(
-            f'the name of the object ({obj["metadata"]["name"]}) does not match the name on the URL ({call.info.name})'
+            f"the name of the object ({obj['metadata']['name']}) does not match the name on the URL ({call.info.name})"
         )
     rv = obj["metadata"].get("resourceVersion")
     expected: int | None = None
@@ -428,7 +475,9 @@ def update(call: Call) -> tuple[int, Obj]:
         try:
             expected = int(rv)
         except ValueError as exc:
-            raise errors.bad_request(f'metadata.resourceVersion: Invalid value: "{rv}": must be an integer') from exc
+            raise errors.bad_request(
+                f'metadata.resourceVersion: Invalid value: "{rv}": must be an integer'
+            ) from exc
     old = storage.get(call.cluster, call.resource, call.namespace, call.info.name)
     if expected is not None and int(old["metadata"]["resourceVersion"]) != expected:
         raise errors.conflict(call.resource.resource, call.info.name, call.resource.group)
@@ -456,7 +505,17 @@ def _patched(call: Call, current: Obj, patch: Any, kind: str) -> Obj:
                 raise errors.bad_request("strategic merge patch must be an object")
             result = strategic_merge_patch(current, patch, schema.definition(res.definition))
     except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException) as exc:
-        raise errors.invalid(res.kind, call.info.name, [Cause("FieldValueInvalid", f"the server rejected our request due to an error in our request: {exc}")], res.group) from exc
+        raise errors.invalid(
+            res.kind,
+            call.info.name,
+            [
+                Cause(
+                    "FieldValueInvalid",
+                    f"the server rejected our request due to an error in our request: {exc}",
+                )
+            ],
+            res.group,
+        ) from exc
     except ValueError as exc:
         raise errors.bad_request(f"error applying patch: {exc}") from exc
     if not isinstance(result, dict):
@@ -510,7 +569,7 @@ def _apply(call: Call) -> tuple[int, Obj]:
     applied_meta = applied["metadata"]
     if applied_meta.get("name") not in (None, "", call.info.name):
         raise errors.bad_request(
-            f'the name of the object ({applied_meta.get("name")}) does not match the name on the URL ({call.info.name})'
+            f"the name of the object ({applied_meta.get('name')}) does not match the name on the URL ({call.info.name})"
         )
     applied_meta["name"] = call.info.name
     _check_namespace_of(call, applied)
@@ -519,7 +578,9 @@ def _apply(call: Call) -> tuple[int, Obj]:
         old = storage.get_or_none(call.cluster, res, call.namespace, call.info.name)
         if old is None:
             try:
-                return _create_object(call, copy.deepcopy(applied), manager=manager, applied=applied, force=force)
+                return _create_object(
+                    call, copy.deepcopy(applied), manager=manager, applied=applied, force=force
+                )
             except APIError as exc:
                 if exc.reason == "AlreadyExists":
                     continue
@@ -572,7 +633,12 @@ def to_scale(res: Resource, obj: Obj) -> Obj:
     for expr in selector.get("matchExpressions") or []:
         op, key, values = expr.get("operator"), expr.get("key"), expr.get("values") or []
         parts.append(
-            {"In": f"{key} in ({','.join(values)})", "NotIn": f"{key} notin ({','.join(values)})", "Exists": key, "DoesNotExist": f"!{key}"}.get(op, "")
+            {
+                "In": f"{key} in ({','.join(values)})",
+                "NotIn": f"{key} notin ({','.join(values)})",
+                "Exists": key,
+                "DoesNotExist": f"!{key}",
+            }.get(op, "")
         )
     return {
         "kind": "Scale",
@@ -585,7 +651,10 @@ def to_scale(res: Resource, obj: Obj) -> Obj:
             "creationTimestamp": meta.get("creationTimestamp"),
         },
         "spec": {"replicas": (obj.get("spec") or {}).get("replicas", 0)},
-        "status": {"replicas": (obj.get("status") or {}).get("replicas", 0), "selector": ",".join(p for p in parts if p)},
+        "status": {
+            "replicas": (obj.get("status") or {}).get("replicas", 0),
+            "selector": ",".join(p for p in parts if p),
+        },
     }
 
 
@@ -600,7 +669,16 @@ def _update_scale(call: Call, change: Any) -> tuple[int, Obj]:
     replicas = (scale.get("spec") or {}).get("replicas")
     if not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < 0:
         raise errors.invalid(
-            "Scale", call.info.name, [Cause("FieldValueInvalid", f"Invalid value: {replicas}: must be greater than or equal to 0", "spec.replicas")], "autoscaling"
+            "Scale",
+            call.info.name,
+            [
+                Cause(
+                    "FieldValueInvalid",
+                    f"Invalid value: {replicas}: must be greater than or equal to 0",
+                    "spec.replicas",
+                )
+            ],
+            "autoscaling",
         )
     rv = (scale.get("metadata") or {}).get("resourceVersion")
     if rv and rv != old["metadata"]["resourceVersion"]:
@@ -670,12 +748,16 @@ def _delete_one(call: Call, obj: Obj, opts: DeleteOptions) -> tuple[int, Obj]:
     meta = obj["metadata"]
     if opts.uid and opts.uid != meta.get("uid"):
         raise errors.conflict(
-            res.resource, meta["name"], res.group,
+            res.resource,
+            meta["name"],
+            res.group,
             f"Precondition failed: UID in precondition: {opts.uid}, UID in object meta: {meta.get('uid')}",
         )
     if opts.revision and opts.revision != meta.get("resourceVersion"):
         raise errors.conflict(
-            res.resource, meta["name"], res.group,
+            res.resource,
+            meta["name"],
+            res.group,
             f"Precondition failed: ResourceVersion in precondition: {opts.revision}, ResourceVersion in object meta: {meta.get('resourceVersion')}",
         )
     grace = _pod_grace(obj, opts.grace) if res.kind == "Pod" else 0
@@ -684,7 +766,11 @@ def _delete_one(call: Call, obj: Obj, opts: DeleteOptions) -> tuple[int, Obj]:
         finalizers.append("foregroundDeletion")
     elif opts.policy == "Orphan" and "orphan" not in finalizers:
         finalizers.append("orphan")
-    pending = bool(finalizers) or grace > 0 or (res.kind == "Namespace" and (obj.get("spec") or {}).get("finalizers"))
+    pending = (
+        bool(finalizers)
+        or grace > 0
+        or (res.kind == "Namespace" and (obj.get("spec") or {}).get("finalizers"))
+    )
     if not pending:
         if is_dry_run(call):
             return 200, obj
@@ -771,20 +857,42 @@ def bind(call: Call) -> tuple[int, Obj]:
     target = body.get("target") or {}
     node = target.get("name")
     if not node:
-        raise errors.invalid("Binding", call.info.name, [Cause("FieldValueRequired", "Required value", "target.name")])
+        raise errors.invalid(
+            "Binding", call.info.name, [Cause("FieldValueRequired", "Required value", "target.name")]
+        )
     if target.get("kind") not in (None, "", "Node"):
-        raise errors.invalid("Binding", call.info.name, [Cause("FieldValueNotSupported", 'Unsupported value: must be "Node"', "target.kind")])
+        raise errors.invalid(
+            "Binding",
+            call.info.name,
+            [Cause("FieldValueNotSupported", 'Unsupported value: must be "Node"', "target.kind")],
+        )
     res = call.resource
 
     def assign(pod: Obj) -> Obj:
         if pod["metadata"].get("deletionTimestamp"):
-            raise errors.conflict("pods/binding", call.info.name, "", f"pod {call.info.name} is being deleted, cannot be assigned to a host")
+            raise errors.conflict(
+                "pods/binding",
+                call.info.name,
+                "",
+                f"pod {call.info.name} is being deleted, cannot be assigned to a host",
+            )
         current = (pod.get("spec") or {}).get("nodeName")
         if current:
-            raise errors.conflict("pods/binding", call.info.name, "", f'pod {call.info.name} is already assigned to node "{current}"')
+            raise errors.conflict(
+                "pods/binding",
+                call.info.name,
+                "",
+                f'pod {call.info.name} is already assigned to node "{current}"',
+            )
         pod["spec"]["nodeName"] = node
-        conditions = [c for c in (pod.setdefault("status", {}).get("conditions") or []) if c.get("type") != "PodScheduled"]
-        conditions.append({"type": "PodScheduled", "status": "True", "lastProbeTime": None, "lastTransitionTime": now()})
+        conditions = [
+            c
+            for c in (pod.setdefault("status", {}).get("conditions") or [])
+            if c.get("type") != "PodScheduled"
+        ]
+        conditions.append(
+            {"type": "PodScheduled", "status": "True", "lastProbeTime": None, "lastTransitionTime": now()}
+        )
         pod["status"]["conditions"] = conditions
         return pod
 
@@ -814,6 +922,8 @@ def pod_log(call: Call) -> str:
     state = (statuses.get(name) or {}).get("state") or {}
     if "running" not in state and "terminated" not in state:
         reason = (state.get("waiting") or {}).get("reason") or "ContainerCreating"
-        raise errors.bad_request(f'container "{name}" in pod "{call.info.name}" is waiting to start: {reason}')
+        raise errors.bad_request(
+            f'container "{name}" in pod "{call.info.name}" is waiting to start: {reason}'
+        )
     # Containers are simulated; until a runtime records output there is none to show.
     return ""

@@ -84,9 +84,7 @@ def update(cluster: Cluster, resource: Resource, obj: Obj, *, expected_revision:
         raise errors.conflict(resource.resource, meta["name"], resource.group) from exc
 
 
-def delete(
-    cluster: Cluster, resource: Resource, obj: Obj, *, expected_revision: int | None = None
-) -> Obj:
+def delete(cluster: Cluster, resource: Resource, obj: Obj, *, expected_revision: int | None = None) -> Obj:
     meta = obj["metadata"]
     k = key(resource, meta.get("namespace", ""), meta["name"])
     try:
@@ -117,7 +115,10 @@ def guaranteed_update(
             return current, None
         try:
             return current, services.update(
-                cluster_id=cluster.pk, key=key(resource, namespace, name), body=new, expected_revision=revision
+                cluster_id=cluster.pk,
+                key=key(resource, namespace, name),
+                body=new,
+                expected_revision=revision,
             )
         except RevisionMismatch:
             continue
@@ -140,7 +141,12 @@ def list_objects(
     if at is not None:
         try:
             items = selectors.list_at(
-                cluster_id=cluster.pk, group=resource.group, resource=resource.resource, at=at, namespace=ns or None, after=after
+                cluster_id=cluster.pk,
+                group=resource.group,
+                resource=resource.resource,
+                at=at,
+                namespace=ns or None,
+                after=after,
             )
         except Compacted as exc:
             raise errors.expired(

@@ -69,7 +69,9 @@ def _keep_service_allocations(new: Obj, old: Obj) -> None:
         if not spec.get(key) and old_spec.get(key):
             spec[key] = copy.deepcopy(old_spec[key])
     if spec.get("type") in ("NodePort", "LoadBalancer"):
-        allocated = {(p.get("port"), p.get("protocol", "TCP")): p.get("nodePort") for p in old_spec.get("ports") or []}
+        allocated = {
+            (p.get("port"), p.get("protocol", "TCP")): p.get("nodePort") for p in old_spec.get("ports") or []
+        }
         for port in spec.get("ports") or []:
             if not port.get("nodePort"):
                 node_port = allocated.get((port.get("port"), port.get("protocol", "TCP")))
@@ -171,7 +173,13 @@ def _selector_matches_template(obj: Obj) -> list[Cause]:
     match_labels = selector.get("matchLabels") or {}
     labels = ((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}
     if not match_labels and not selector.get("matchExpressions"):
-        return [Cause("FieldValueInvalid", "Invalid value: empty selector is invalid for deployment", "spec.selector")]
+        return [
+            Cause(
+                "FieldValueInvalid",
+                "Invalid value: empty selector is invalid for deployment",
+                "spec.selector",
+            )
+        ]
     if any(labels.get(k) != v for k, v in match_labels.items()):
         return [
             Cause(
@@ -207,19 +215,29 @@ def _validate_service(obj: Obj) -> list[Cause]:
         port = p.get("port")
         if not isinstance(port, int) or not 1 <= port <= 65535:
             causes.append(
-                Cause("FieldValueInvalid", f"Invalid value: {port}: must be between 1 and 65535, inclusive", f"spec.ports[{i}].port")
+                Cause(
+                    "FieldValueInvalid",
+                    f"Invalid value: {port}: must be between 1 and 65535, inclusive",
+                    f"spec.ports[{i}].port",
+                )
             )
         if len(ports) > 1 and not p.get("name"):
             causes.append(Cause("FieldValueRequired", "Required value", f"spec.ports[{i}].name"))
         if p.get("name"):
             if p["name"] in names:
-                causes.append(Cause("FieldValueDuplicate", f'Duplicate value: "{p["name"]}"', f"spec.ports[{i}].name"))
+                causes.append(
+                    Cause("FieldValueDuplicate", f'Duplicate value: "{p["name"]}"', f"spec.ports[{i}].name")
+                )
             names.add(p["name"])
         node_port = p.get("nodePort")
         if node_port not in (None, 0):
             if stype not in ("NodePort", "LoadBalancer"):
                 causes.append(
-                    Cause("FieldValueForbidden", "Forbidden: may not be used when `type` is 'ClusterIP'", f"spec.ports[{i}].nodePort")
+                    Cause(
+                        "FieldValueForbidden",
+                        "Forbidden: may not be used when `type` is 'ClusterIP'",
+                        f"spec.ports[{i}].nodePort",
+                    )
                 )
             elif not isinstance(node_port, int) or not 30000 <= node_port <= 32767:
                 causes.append(
@@ -245,9 +263,17 @@ def validate(resource: Resource, obj: Obj, *, old: Obj | None = None) -> list[Ca
         replicas = spec.get("replicas")
         if isinstance(replicas, int) and replicas < 0:
             causes.append(
-                Cause("FieldValueInvalid", f"Invalid value: {replicas}: must be greater than or equal to 0", "spec.replicas")
+                Cause(
+                    "FieldValueInvalid",
+                    f"Invalid value: {replicas}: must be greater than or equal to 0",
+                    "spec.replicas",
+                )
             )
-        if old is not None and kind in WORKLOADS and (old.get("spec") or {}).get("selector") != spec.get("selector"):
+        if (
+            old is not None
+            and kind in WORKLOADS
+            and (old.get("spec") or {}).get("selector") != spec.get("selector")
+        ):
             causes.append(Cause("FieldValueInvalid", "Invalid value: field is immutable", "spec.selector"))
         return causes
     if kind == "CronJob":
@@ -262,6 +288,8 @@ def validate(resource: Resource, obj: Obj, *, old: Obj | None = None) -> list[Ca
             old_ip = (old.get("spec") or {}).get("clusterIP")
             new_ip = spec.get("clusterIP")
             if old_ip and new_ip and old_ip != new_ip:
-                causes.append(Cause("FieldValueInvalid", "Invalid value: field is immutable", "spec.clusterIP"))
+                causes.append(
+                    Cause("FieldValueInvalid", "Invalid value: field is immutable", "spec.clusterIP")
+                )
         return causes
     return []

@@ -69,7 +69,9 @@ def recent(cluster_id: int, count: int = 100) -> list[dict[str, str]]:
         rows = _client().xrevrange(stream_key(cluster_id), count=count)
     except redis.RedisError:
         return []
-    return [{k.decode(): v.decode() for k, v in fields.items()} | {"id": rid.decode()} for rid, fields in rows]
+    return [
+        {k.decode(): v.decode() for k, v in fields.items()} | {"id": rid.decode()} for rid, fields in rows
+    ]
 
 
 def now() -> float:

@@ -35,7 +35,9 @@ class KubernetesJSONRenderer(BaseRenderer):
     media_type = JSON
     format = "json"
 
-    def render(self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None) -> bytes:
+    def render(
+        self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None
+    ) -> bytes:
         return codec.encode(data)
 
 
@@ -49,12 +51,16 @@ class PlainJSONNegotiation(BaseContentNegotiation):
         return renderers[0], JSON
 
 
-def json_response(body: Any, status: int = 200, *, content_type: str = JSON, warnings: list[str] | None = None) -> HttpResponse:
+def json_response(
+    body: Any, status: int = 200, *, content_type: str = JSON, warnings: list[str] | None = None
+) -> HttpResponse:
     resp = HttpResponse(codec.encode(body), status=status, content_type=content_type)
     for w in warnings or []:
         resp.headers.setdefault("Warning", "")
         value = '299 - "' + w.replace('"', '\\"') + '"'
-        resp.headers["Warning"] = value if not resp.headers["Warning"] else resp.headers["Warning"] + ", " + value
+        resp.headers["Warning"] = (
+            value if not resp.headers["Warning"] else resp.headers["Warning"] + ", " + value
+        )
     return resp
 
 
@@ -66,7 +72,10 @@ def status_response(err: APIError) -> HttpResponse:
 
 
 def _accept_table(accept: str) -> bool:
-    return any("as=table" in part.replace(" ", "").lower() and "g=meta.k8s.io" in part.lower() for part in accept.split(","))
+    return any(
+        "as=table" in part.replace(" ", "").lower() and "g=meta.k8s.io" in part.lower()
+        for part in accept.split(",")
+    )
 
 
 def _accept_partial(accept: str) -> str | None:
@@ -86,11 +95,17 @@ def _check_accept(accept: str) -> None:
     types = [p.split(";", 1)[0].strip().lower() for p in accept.split(",")]
     if any(t in ("application/json", "*/*", "application/*", "", "application/yaml") for t in types):
         return
-    raise errors.not_acceptable(f"only the following media types are accepted: application/json (asked for {accept})")
+    raise errors.not_acceptable(
+        f"only the following media types are accepted: application/json (asked for {accept})"
+    )
 
 
 def _partial(obj: dict[str, Any]) -> dict[str, Any]:
-    return {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": obj.get("metadata", {})}
+    return {
+        "kind": "PartialObjectMetadata",
+        "apiVersion": "meta.k8s.io/v1",
+        "metadata": obj.get("metadata", {}),
+    }
 
 
 class KubernetesAPIView(APIView):
@@ -106,7 +121,9 @@ class KubernetesAPIView(APIView):
         # DRF's own dispatch adds negotiation and parsing we do not use on this hot path.
         started = time.perf_counter()
         cluster_name, path = kwargs["cluster"], kwargs.get("path", "")
-        info = parse(path, request.method or "GET", watch_param=request.GET.get("watch", "").lower() in ("true", "1"))
+        info = parse(
+            path, request.method or "GET", watch_param=request.GET.get("watch", "").lower() in ("true", "1")
+        )
         call: rest.Call | None = None
         cluster = None
         try:
@@ -129,7 +146,9 @@ class KubernetesAPIView(APIView):
             response = status_response(err)
         except Exception as exc:  # a bug: still answer with a Status, and say so in the log
             log.exception("unhandled error serving %s %s", request.method, request.path)
-            response = status_response(errors.internal(f"Internal error occurred: {type(exc).__name__}: {exc}"))
+            response = status_response(
+                errors.internal(f"Internal error occurred: {type(exc).__name__}: {exc}")
+            )
         if cluster is not None and info.is_resource:
             trace.record(
                 cluster.pk,
@@ -154,7 +173,9 @@ class KubernetesAPIView(APIView):
     def non_resource(self, request: HttpRequest, cluster_name: str, info: RequestInfo) -> HttpResponse:
         path = info.path.rstrip("/") or "/"
         if request.method not in ("GET", "HEAD"):
-            raise errors.method_not_allowed(f"the server does not allow this method on the requested resource ({path})")
+            raise errors.method_not_allowed(
+                f"the server does not allow this method on the requested resource ({path})"
+            )
         prefix = f"/k8s/{cluster_name}"
         if path == "/version":
             return json_response(discovery.version())
@@ -178,7 +199,9 @@ class KubernetesAPIView(APIView):
                 doc = openapi.openapi_v3_document(rest_path[1], rest_path[2])
             if doc is not None:
                 resp = json_response(doc)
-                resp.headers["Cache-Control"] = "public, immutable" if request.GET.get("hash") else "no-cache, private"
+                resp.headers["Cache-Control"] = (
+                    "public, immutable" if request.GET.get("hash") else "no-cache, private"
+                )
                 return resp
         if parts[0] == "api" and len(parts) == 2:
             doc = discovery.api_resource_list("", parts[1])
@@ -263,14 +286,28 @@ class KubernetesAPIView(APIView):
             "deletecollection": rest.delete_collection,
         }.get(info.verb)
         if handler is None or (info.verb == "create" and info.subresource):
-            raise errors.method_not_allowed(f"the server does not allow this method on the requested resource ({request.method})")
+            raise errors.method_not_allowed(
+                f"the server does not allow this method on the requested resource ({request.method})"
+            )
         if info.subresource in ("status", "scale") and info.verb not in ("get", "update", "patch"):
-            raise errors.method_not_allowed(f"{info.resource}/{info.subresource} does not support {info.verb}")
+            raise errors.method_not_allowed(
+                f"{info.resource}/{info.subresource} does not support {info.verb}"
+            )
         code, body = handler(call)
         if table and body.get("kind") != "Status" and info.subresource != "scale":
             items = body["items"] if info.verb in ("list", "deletecollection") else [body]
-            list_meta = body.get("metadata", {}) if info.verb == "list" else {"resourceVersion": body["metadata"].get("resourceVersion", "")}
-            body = to_table(items, resource=call.resource, list_meta=list_meta, include_object=include, now=datetime.now(UTC))
+            list_meta = (
+                body.get("metadata", {})
+                if info.verb == "list"
+                else {"resourceVersion": body["metadata"].get("resourceVersion", "")}
+            )
+            body = to_table(
+                items,
+                resource=call.resource,
+                list_meta=list_meta,
+                include_object=include,
+                now=datetime.now(UTC),
+            )
         else:
             partial = _accept_partial(accept)
             if partial == "PartialObjectMetadataList" and info.verb == "list":

@@ -72,22 +72,61 @@ def plan(call: rest.Call, *, table: str | None) -> WatchPlan:
     if send_initial:
         if rv_match != "NotOlderThan":
             raise errors.invalid(
-                "ListOptions", "", [errors.Cause("FieldValueForbidden", "Forbidden: sendInitialEvents is forbidden for watch unless resourceVersionMatch is set to NotOlderThan", "resourceVersionMatch")], "meta.k8s.io"
+                "ListOptions",
+                "",
+                [
+                    errors.Cause(
+                        "FieldValueForbidden",
+                        "Forbidden: sendInitialEvents is forbidden for watch unless resourceVersionMatch is set to NotOlderThan",
+                        "resourceVersionMatch",
+                    )
+                ],
+                "meta.k8s.io",
             )
         if not bookmarks and send_initial == "true":
             raise errors.invalid(
-                "ListOptions", "", [errors.Cause("FieldValueForbidden", "Forbidden: sendInitialEvents requires setting allowWatchBookmarks to true", "allowWatchBookmarks")], "meta.k8s.io"
+                "ListOptions",
+                "",
+                [
+                    errors.Cause(
+                        "FieldValueForbidden",
+                        "Forbidden: sendInitialEvents requires setting allowWatchBookmarks to true",
+                        "allowWatchBookmarks",
+                    )
+                ],
+                "meta.k8s.io",
             )
     elif rv_match:
         raise errors.invalid(
-            "ListOptions", "", [errors.Cause("FieldValueForbidden", "Forbidden: resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided", "resourceVersionMatch")], "meta.k8s.io"
+            "ListOptions",
+            "",
+            [
+                errors.Cause(
+                    "FieldValueForbidden",
+                    "Forbidden: resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided",
+                    "resourceVersionMatch",
+                )
+            ],
+            "meta.k8s.io",
         )
-    common = dict(call=call, bookmarks=bookmarks, timeout=timeout, matches=matches, selective=selective, name=name, table=table)
+    common = dict(
+        call=call,
+        bookmarks=bookmarks,
+        timeout=timeout,
+        matches=matches,
+        selective=selective,
+        name=name,
+        table=table,
+    )
     wants_initial = send_initial == "true" or (not send_initial and rv in ("", "0"))
     if wants_initial:
-        items, revision = storage.list_objects(call.cluster, call.resource, namespace=call.info.namespace, name=name)
+        items, revision = storage.list_objects(
+            call.cluster, call.resource, namespace=call.info.namespace, name=name
+        )
         initial = [o for o in items if matches(o)]
-        return WatchPlan(since=revision, initial=initial, initial_end_bookmark=send_initial == "true", **common)
+        return WatchPlan(
+            since=revision, initial=initial, initial_end_bookmark=send_initial == "true", **common
+        )
     try:
         since = int(rv)
     except ValueError as exc:
@@ -188,7 +227,12 @@ async def events(wp: WatchPlan) -> AsyncIterator[bytes]:
             except StopAsyncIteration:
                 return
             except Compacted as exc:
-                yield _line("ERROR", errors.expired(f"too old resource version: {exc.requested} ({exc.compacted + 1})").status())
+                yield _line(
+                    "ERROR",
+                    errors.expired(
+                        f"too old resource version: {exc.requested} ({exc.compacted + 1})"
+                    ).status(),
+                )
                 return
             except StoreError:
                 return  # the client re-watches from the last revision it saw

@@ -30,7 +30,9 @@ def _json(body: Any, status: int = 200) -> HttpResponse:
     return HttpResponse(json.dumps(body), status=status, content_type="application/json")
 
 
-def _status(code: int, reason: str, message: str, causes: list[dict[str, str]] | None = None, name: str = "") -> HttpResponse:
+def _status(
+    code: int, reason: str, message: str, causes: list[dict[str, str]] | None = None, name: str = ""
+) -> HttpResponse:
     body: dict[str, Any] = {
         "kind": "Status",
         "apiVersion": "v1",
@@ -90,12 +92,16 @@ class ClusterListAPI(APIView):
                 for m in msgs
             ]
             summary = "; ".join(f"{c['field']}: {c['message']}" for c in causes)
-            return _status(422, "Invalid", f"cluster is invalid: {summary}", causes, name=str(raw.get("name", "")))
+            return _status(
+                422, "Invalid", f"cluster is invalid: {summary}", causes, name=str(raw.get("name", ""))
+            )
         data = ser.validated_data
         try:
             info = bootstrap.create_cluster(name=data["name"], topology=topology_of(data))
         except bootstrap.ClusterExists:
-            return _status(409, "AlreadyExists", f'cluster "{data["name"]}" already exists', name=data["name"])
+            return _status(
+                409, "AlreadyExists", f'cluster "{data["name"]}" already exists', name=data["name"]
+            )
         return _json(describe(info), 201)
 
 
@@ -114,7 +120,15 @@ class ClusterDetailAPI(APIView):
             bootstrap.delete_cluster(name)
         except bootstrap.NoSuchCluster:
             return _not_found(name)
-        return _json({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "details": {"name": name, "kind": "clusters"}})
+        return _json(
+            {
+                "kind": "Status",
+                "apiVersion": "v1",
+                "metadata": {},
+                "status": "Success",
+                "details": {"name": name, "kind": "clusters"},
+            }
+        )
 
 
 def kubeconfig_for(*, name: str, server: str) -> dict[str, Any]:
@@ -124,7 +138,9 @@ def kubeconfig_for(*, name: str, server: str) -> dict[str, Any]:
         "kind": "Config",
         "clusters": [{"name": name, "cluster": {"server": server}}],
         "users": [{"name": f"{name}-admin", "user": {}}],
-        "contexts": [{"name": name, "context": {"cluster": name, "user": f"{name}-admin", "namespace": "default"}}],
+        "contexts": [
+            {"name": name, "context": {"cluster": name, "user": f"{name}-admin", "namespace": "default"}}
+        ],
         "current-context": name,
         "preferences": {},
     }
@@ -157,7 +173,13 @@ class RequestsAPI(APIView):
                 400,
                 "BadRequest",
                 f'limit: Invalid value: "{raw}": must be a whole number from 1 to 10000',
-                [{"reason": "FieldValueInvalid", "field": "limit", "message": "must be a whole number from 1 to 10000"}],
+                [
+                    {
+                        "reason": "FieldValueInvalid",
+                        "field": "limit",
+                        "message": "must be a whole number from 1 to 10000",
+                    }
+                ],
             )
         try:
             items = bootstrap.recent_requests(name, count=int(raw))

@@ -71,7 +71,9 @@ class Compacted(StoreError):
     """The requested revision is older than the compaction point."""
 
     def __init__(self, requested: int, compacted: int) -> None:
-        super().__init__(f"requested revision {requested} has been compacted (oldest kept is {compacted + 1})")
+        super().__init__(
+            f"requested revision {requested} has been compacted (oldest kept is {compacted + 1})"
+        )
         self.requested = requested
         self.compacted = compacted
 

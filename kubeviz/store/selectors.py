@@ -129,9 +129,7 @@ def list_at(
     return rows.iterator(chunk_size=500)
 
 
-def history_after(
-    *, cluster_id: int, after: int, upto: int | None = None, limit: int = 1000
-) -> list[Event]:
+def history_after(*, cluster_id: int, after: int, upto: int | None = None, limit: int = 1000) -> list[Event]:
     """Return events with ``after < revision <= upto`` in order; Compacted if ``after`` is too old."""
     _, compacted = revision(cluster_id)
     if after < compacted:

@@ -185,7 +185,9 @@ def hub() -> Hub:
     return _hubs[loop]
 
 
-async def stream(cluster_id: int, since: int, *, progress_every: float = 5.0) -> AsyncIterator[Event | Progress]:
+async def stream(
+    cluster_id: int, since: int, *, progress_every: float = 5.0
+) -> AsyncIterator[Event | Progress]:
     """Yield every event after ``since`` in order, then live ones; ``Progress`` when idle."""
     h = hub()
     feed, sub = await h.subscribe(cluster_id)

@@ -43,7 +43,10 @@ def test_create_list_patch_and_stale_replace(api: k8s.ApiClient) -> None:
         "spec": {
             "replicas": 2,
             "selector": {"matchLabels": {"app": "pyweb"}},
-            "template": {"metadata": {"labels": {"app": "pyweb"}}, "spec": {"containers": [{"name": "c", "image": "nginx"}]}},
+            "template": {
+                "metadata": {"labels": {"app": "pyweb"}},
+                "spec": {"containers": [{"name": "c", "image": "nginx"}]},
+            },
         },
     }
     d = apps.create_namespaced_deployment("default", dep)
@@ -59,7 +62,9 @@ def test_watch_stream_sees_added_modified_deleted_in_order(api: k8s.ApiClient) -
     w = k8s_watch.Watch()
 
     def consume() -> None:
-        for ev in w.stream(core.list_namespaced_config_map, "default", resource_version=rv, timeout_seconds=20):
+        for ev in w.stream(
+            core.list_namespaced_config_map, "default", resource_version=rv, timeout_seconds=20
+        ):
             seen.append((ev["type"], ev["object"].metadata.name))
             if ev["type"] == "DELETED":
                 w.stop()

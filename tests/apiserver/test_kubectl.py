@@ -25,7 +25,9 @@ class Kubectl:
     def __init__(self, binary: Path, kubeconfig: Path) -> None:
         self.binary, self.kubeconfig = binary, kubeconfig
 
-    def run(self, *args: str, stdin: str | None = None, check: bool = True, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    def run(
+        self, *args: str, stdin: str | None = None, check: bool = True, timeout: float = 60
+    ) -> subprocess.CompletedProcess[str]:
         proc = subprocess.run(
             [str(self.binary), "--kubeconfig", str(self.kubeconfig), *args],
             input=stdin,
@@ -34,7 +36,9 @@ class Kubectl:
             timeout=timeout,
         )
         if check and proc.returncode != 0:
-            raise AssertionError(f"kubectl {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+            raise AssertionError(
+                f"kubectl {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
+            )
         return proc
 
     def json(self, *args: str) -> dict:
@@ -111,9 +115,23 @@ def test_server_side_apply(kubectl: Kubectl) -> None:
     kubectl.run("apply", "--server-side", "-f", "-", stdin=DEPLOYMENT.replace("replicas: 2", "replicas: 4"))
     assert kubectl.json("get", "deploy", "web")["spec"]["replicas"] == 4
     kubectl.run("scale", "deploy", "web", "--replicas=1")
-    conflict = kubectl.run("apply", "--server-side", "-f", "-", stdin=DEPLOYMENT.replace("replicas: 2", "replicas: 6"), check=False)
+    conflict = kubectl.run(
+        "apply",
+        "--server-side",
+        "-f",
+        "-",
+        stdin=DEPLOYMENT.replace("replicas: 2", "replicas: 6"),
+        check=False,
+    )
     assert conflict.returncode != 0 and "conflict" in conflict.stderr.lower()
-    kubectl.run("apply", "--server-side", "--force-conflicts", "-f", "-", stdin=DEPLOYMENT.replace("replicas: 2", "replicas: 6"))
+    kubectl.run(
+        "apply",
+        "--server-side",
+        "--force-conflicts",
+        "-f",
+        "-",
+        stdin=DEPLOYMENT.replace("replicas: 2", "replicas: 6"),
+    )
     assert kubectl.json("get", "deploy", "web")["spec"]["replicas"] == 6
 
 
@@ -126,12 +144,29 @@ def test_get_describe_label_annotate_patch_scale_delete(kubectl: Kubectl) -> Non
     kubectl.run("annotate", "deploy", "web", "owner=team-a")
     d = kubectl.json("get", "deploy", "web")
     assert d["metadata"]["labels"]["tier"] == "frontend" and d["metadata"]["annotations"]["owner"] == "team-a"
-    assert kubectl.run("get", "deploy", "-l", "tier=frontend", "-o", "name").stdout.strip() == "deployment.apps/web"
+    assert (
+        kubectl.run("get", "deploy", "-l", "tier=frontend", "-o", "name").stdout.strip()
+        == "deployment.apps/web"
+    )
     kubectl.run("label", "deploy", "web", "tier-")
     assert "tier" not in kubectl.json("get", "deploy", "web")["metadata"]["labels"]
     kubectl.run("patch", "deploy", "web", "--type=merge", "-p", '{"spec":{"minReadySeconds":5}}')
-    kubectl.run("patch", "deploy", "web", "--type=json", "-p", '[{"op":"replace","path":"/spec/revisionHistoryLimit","value":3}]')
-    kubectl.run("patch", "deploy", "web", "--type=strategic", "-p", '{"spec":{"template":{"spec":{"containers":[{"name":"nginx","image":"nginx:1.29"}]}}}}')
+    kubectl.run(
+        "patch",
+        "deploy",
+        "web",
+        "--type=json",
+        "-p",
+        '[{"op":"replace","path":"/spec/revisionHistoryLimit","value":3}]',
+    )
+    kubectl.run(
+        "patch",
+        "deploy",
+        "web",
+        "--type=strategic",
+        "-p",
+        '{"spec":{"template":{"spec":{"containers":[{"name":"nginx","image":"nginx:1.29"}]}}}}',
+    )
     d = kubectl.json("get", "deploy", "web")
     assert d["spec"]["minReadySeconds"] == 5 and d["spec"]["revisionHistoryLimit"] == 3
     assert [c["image"] for c in d["spec"]["template"]["spec"]["containers"]] == ["nginx:1.29", "busybox:1.36"]
@@ -150,7 +185,16 @@ def test_get_describe_label_annotate_patch_scale_delete(kubectl: Kubectl) -> Non
 
 def test_get_watch_sees_an_event(kubectl: Kubectl) -> None:
     proc = subprocess.Popen(
-        [str(kubectl.binary), "--kubeconfig", str(kubectl.kubeconfig), "get", "configmaps", "-w", "-o", "name"],
+        [
+            str(kubectl.binary),
+            "--kubeconfig",
+            str(kubectl.kubeconfig),
+            "get",
+            "configmaps",
+            "-w",
+            "-o",
+            "name",
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -212,15 +256,26 @@ CHART = {
 }
 
 
-def test_helm_install_upgrade_uninstall(binaries: dict[str, Path], cluster: LiveCluster, tmp_path: Path, kubectl: Kubectl) -> None:
+def test_helm_install_upgrade_uninstall(
+    binaries: dict[str, Path], cluster: LiveCluster, tmp_path: Path, kubectl: Kubectl
+) -> None:
     chart = tmp_path / "hello"
     for rel, text in CHART.items():
         (chart / rel).parent.mkdir(parents=True, exist_ok=True)
         (chart / rel).write_text(text)
-    env = {"HOME": str(tmp_path), "KUBECONFIG": str(cluster.kubeconfig), "PATH": "/usr/bin:/bin", "HELM_CACHE_HOME": str(tmp_path / "c"), "HELM_CONFIG_HOME": str(tmp_path / "cfg"), "HELM_DATA_HOME": str(tmp_path / "d")}
+    env = {
+        "HOME": str(tmp_path),
+        "KUBECONFIG": str(cluster.kubeconfig),
+        "PATH": "/usr/bin:/bin",
+        "HELM_CACHE_HOME": str(tmp_path / "c"),
+        "HELM_CONFIG_HOME": str(tmp_path / "cfg"),
+        "HELM_DATA_HOME": str(tmp_path / "d"),
+    }
 
     def helm(*args: str) -> str:
-        proc = subprocess.run([str(binaries["helm"]), *args], capture_output=True, text=True, env=env, timeout=120)
+        proc = subprocess.run(
+            [str(binaries["helm"]), *args], capture_output=True, text=True, env=env, timeout=120
+        )
         assert proc.returncode == 0, f"helm {' '.join(args)}:\n{proc.stdout}\n{proc.stderr}"
         return proc.stdout
 

@@ -13,12 +13,30 @@ pytestmark = pytest.mark.live
 
 def test_create_get_list_delete(kubeviz_server: LiveServer) -> None:
     base = kubeviz_server.url
-    r = httpx.post(base + "/api/clusters", json={"name": "alpha", "masters": 3, "workers": 4, "cni": "calico", "proxyMode": "ipvs", "mastersSchedulable": True, "speed": 2})
+    r = httpx.post(
+        base + "/api/clusters",
+        json={
+            "name": "alpha",
+            "masters": 3,
+            "workers": 4,
+            "cni": "calico",
+            "proxyMode": "ipvs",
+            "mastersSchedulable": True,
+            "speed": 2,
+        },
+    )
     assert r.status_code == 201, r.text
     body = r.json()
     for key in ("name", "url", "kubeconfig", "websocket"):
         assert key in body
-    assert (body["masters"], body["workers"], body["cni"], body["proxyMode"], body["mastersSchedulable"], body["speed"]) == (3, 4, "calico", "ipvs", True, 2.0)
+    assert (
+        body["masters"],
+        body["workers"],
+        body["cni"],
+        body["proxyMode"],
+        body["mastersSchedulable"],
+        body["speed"],
+    ) == (3, 4, "calico", "ipvs", True, 2.0)
     assert httpx.get(base + "/api/clusters/alpha").json()["name"] == "alpha"
     assert "alpha" in [c["name"] for c in httpx.get(base + "/api/clusters").json()["items"]]
     dup = httpx.post(base + "/api/clusters", json={"name": "alpha"})
@@ -51,7 +69,9 @@ def test_create_get_list_delete(kubeviz_server: LiveServer) -> None:
         ("name", "a" * 64, False),
     ],
 )
-def test_topology_is_validated_with_a_422_naming_the_field(kubeviz_server: LiveServer, field: str, value: object, ok: bool) -> None:
+def test_topology_is_validated_with_a_422_naming_the_field(
+    kubeviz_server: LiveServer, field: str, value: object, ok: bool
+) -> None:
     body: dict = {"name": f"v-{field.lower()}-{abs(hash(str(value))) % 10**6}", "workers": 0}
     body[field] = value
     r = httpx.post(kubeviz_server.url + "/api/clusters", json=body)
@@ -66,7 +86,9 @@ def test_topology_is_validated_with_a_422_naming_the_field(kubeviz_server: LiveS
 
 
 def test_malformed_body_is_a_400(kubeviz_server: LiveServer) -> None:
-    r = httpx.post(kubeviz_server.url + "/api/clusters", content=b"{oops", headers={"Content-Type": "application/json"})
+    r = httpx.post(
+        kubeviz_server.url + "/api/clusters", content=b"{oops", headers={"Content-Type": "application/json"}
+    )
     assert r.status_code == 400 and r.json()["reason"] == "BadRequest"
 
 

@@ -16,25 +16,47 @@ pytestmark = pytest.mark.live
 
 
 def _watch_first_line(server: str, rv: str) -> dict:
-    with httpx.stream("GET", f"{server}/api/v1/namespaces/default/configmaps", params={"watch": "true", "resourceVersion": rv, "timeoutSeconds": "2"}, timeout=10) as r:
+    with httpx.stream(
+        "GET",
+        f"{server}/api/v1/namespaces/default/configmaps",
+        params={"watch": "true", "resourceVersion": rv, "timeoutSeconds": "2"},
+        timeout=10,
+    ) as r:
         for line in r.iter_lines():
             if line:
                 return json.loads(line)
     return {}
 
 
-def test_worker_compacts_and_old_watches_expire(kubeviz_server: LiveServer, cluster: LiveCluster, redis_url: str) -> None:
+def test_worker_compacts_and_old_watches_expire(
+    kubeviz_server: LiveServer, cluster: LiveCluster, redis_url: str
+) -> None:
     h = httpx.Client(base_url=cluster.server, timeout=10)
     old_rv = h.get("/api/v1/namespaces/default/configmaps").json()["metadata"]["resourceVersion"]
     for i in range(3):
         h.post("/api/v1/namespaces/default/configmaps", json={"metadata": {"name": f"c{i}"}})
     page = h.get("/api/v1/namespaces/default/configmaps?limit=1").json()
-    h.post("/api/v1/namespaces/default/configmaps", json={"metadata": {"name": "c3"}})  # moves past the page's snapshot
-    assert _watch_first_line(cluster.server, old_rv)["type"] == "ADDED", "history is still there before compaction"
+    h.post(
+        "/api/v1/namespaces/default/configmaps", json={"metadata": {"name": "c3"}}
+    )  # moves past the page's snapshot
+    assert _watch_first_line(cluster.server, old_rv)["type"] == "ADDED", (
+        "history is still there before compaction"
+    )
 
     env = dict(kubeviz_server.env, KUBEVIZ_COMPACTION_WINDOW="0")
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "kubeviz", "worker", "--pool=solo", "--loglevel=WARNING", "--without-gossip", "--without-mingle"],
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "kubeviz",
+            "worker",
+            "--pool=solo",
+            "--loglevel=WARNING",
+            "--without-gossip",
+            "--without-mingle",
+        ],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -55,8 +77,12 @@ def test_worker_compacts_and_old_watches_expire(kubeviz_server: LiveServer, clus
     finally:
         worker.terminate()
         worker.wait(timeout=20)
-    assert first["type"] == "ERROR" and first["object"]["code"] == 410 and first["object"]["reason"] == "Expired"
+    assert (
+        first["type"] == "ERROR" and first["object"]["code"] == 410 and first["object"]["reason"] == "Expired"
+    )
     stale = h.get(f"/api/v1/namespaces/default/configmaps?limit=1&continue={page['metadata']['continue']}")
     assert stale.status_code == 410 and stale.json()["reason"] == "Expired"
     # Current state is untouched by compaction.
-    assert sorted(o["metadata"]["name"] for o in h.get("/api/v1/namespaces/default/configmaps").json()["items"]) == ["c0", "c1", "c2", "c3"]
+    assert sorted(
+        o["metadata"]["name"] for o in h.get("/api/v1/namespaces/default/configmaps").json()["items"]
+    ) == ["c0", "c1", "c2", "c3"]

@@ -17,7 +17,12 @@ def _key(name: str, ns: str = "default") -> Key:
 
 
 def _body(name: str, value: str = "v", ns: str = "default") -> dict:
-    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": ns, "uid": name}, "data": {"k": value}}
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": name, "namespace": ns, "uid": name},
+        "data": {"k": value},
+    }
 
 
 @pytest.fixture
@@ -43,9 +48,19 @@ def test_duplicate_create_is_refused_and_writes_nothing(cid: int) -> None:
 
 def test_update_with_stale_revision_is_a_mismatch(cid: int) -> None:
     first = services.create(cluster_id=cid, key=_key("a"), body=_body("a"))
-    services.update(cluster_id=cid, key=_key("a"), body=_body("a", "2"), expected_revision=int(first["metadata"]["resourceVersion"]))
+    services.update(
+        cluster_id=cid,
+        key=_key("a"),
+        body=_body("a", "2"),
+        expected_revision=int(first["metadata"]["resourceVersion"]),
+    )
     with pytest.raises(RevisionMismatch):
-        services.update(cluster_id=cid, key=_key("a"), body=_body("a", "3"), expected_revision=int(first["metadata"]["resourceVersion"]))
+        services.update(
+            cluster_id=cid,
+            key=_key("a"),
+            body=_body("a", "3"),
+            expected_revision=int(first["metadata"]["resourceVersion"]),
+        )
     assert selectors.get(cid, _key("a"))["data"]["k"] == "2"
 
 
@@ -62,7 +77,11 @@ def test_clusters_do_not_see_each_other(cid: int) -> None:
 
 
 OPS = st.lists(
-    st.tuples(st.sampled_from(["create", "update", "delete"]), st.sampled_from(["a", "b", "c"]), st.text("xyz", max_size=3)),
+    st.tuples(
+        st.sampled_from(["create", "update", "delete"]),
+        st.sampled_from(["a", "b", "c"]),
+        st.text("xyz", max_size=3),
+    ),
     min_size=1,
     max_size=25,
 )
@@ -109,16 +128,23 @@ def test_compaction_expires_old_revisions_and_keeps_snapshots(cid: int) -> None:
     # The newest row of the live key survives; the deleted key is gone entirely.
     services.create(cluster_id=cid, key=_key("c"), body=_body("c"))
     now_rev, _ = selectors.revision(cid)
-    names = [o["metadata"]["name"] for o in selectors.list_at(cluster_id=cid, group="", resource="configmaps", at=now_rev)]
+    names = [
+        o["metadata"]["name"]
+        for o in selectors.list_at(cluster_id=cid, group="", resource="configmaps", at=now_rev)
+    ]
     assert names == ["a", "c"]
-    assert [o["data"]["k"] for o in selectors.list_at(cluster_id=cid, group="", resource="configmaps", at=now_rev)][0] == "2"
+    assert [
+        o["data"]["k"] for o in selectors.list_at(cluster_id=cid, group="", resource="configmaps", at=now_rev)
+    ][0] == "2"
     with pytest.raises(Compacted):
         list(selectors.list_at(cluster_id=cid, group="", resource="configmaps", at=point - 1))
 
 
 def test_list_at_reads_a_past_snapshot(cid: int) -> None:
     services.create(cluster_id=cid, key=_key("a"), body=_body("a", "1"))
-    mid = int(services.create(cluster_id=cid, key=_key("b"), body=_body("b", "1"))["metadata"]["resourceVersion"])
+    mid = int(
+        services.create(cluster_id=cid, key=_key("b"), body=_body("b", "1"))["metadata"]["resourceVersion"]
+    )
     services.update(cluster_id=cid, key=_key("a"), body=_body("a", "2"))
     services.delete(cluster_id=cid, key=_key("b"))
     past = list(selectors.list_at(cluster_id=cid, group="", resource="configmaps", at=mid))

@@ -17,7 +17,12 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def _write(cid: int, name: str, value: str = "v") -> int:
-    body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": "default"}, "data": {"k": value}}
+    body = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": name, "namespace": "default"},
+        "data": {"k": value},
+    }
     key = Key("", "configmaps", "default", name)
     if selectors.get(cid, key) is None:
         out = services.create(cluster_id=cid, key=key, body=body)
@@ -147,7 +152,9 @@ def test_a_compacted_revision_is_refused(cid: int) -> None:
     asyncio.run(main())
 
 
-def test_a_slow_consumer_is_cut_off_instead_of_buffering_forever(cid: int, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_slow_consumer_is_cut_off_instead_of_buffering_forever(
+    cid: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(watch, "MAX_BACKLOG", 5)
     start = selectors.revision(cid)[0]
 
@@ -167,7 +174,11 @@ def test_a_slow_consumer_is_cut_off_instead_of_buffering_forever(cid: int, monke
     asyncio.run(main())
 
 
-OPS = st.lists(st.tuples(st.sampled_from(["put", "delete"]), st.sampled_from(["a", "b", "c", "d"])), min_size=1, max_size=20)
+OPS = st.lists(
+    st.tuples(st.sampled_from(["put", "delete"]), st.sampled_from(["a", "b", "c", "d"])),
+    min_size=1,
+    max_size=20,
+)
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
