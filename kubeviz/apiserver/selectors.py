@@ -34,78 +34,9 @@ from typing import Any
 
 from kubeviz.apiserver.errors import APIError, bad_request
 from kubeviz.apiserver.registry import Resource
+from kubeviz.apiserver.validation.metadata import label_value_errors, qualified_name_errors
 
-# ----------------------------------------------------------------------------------------
-# Label keys and values (k8s.io/apimachinery/pkg/util/validation)
-# ----------------------------------------------------------------------------------------
-
-_NAME_FMT = "([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]"
-_NAME_MSG = "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character"
-_NAME_RE = re.compile(f"^{_NAME_FMT}$")
-_NAME_MAX = 63
-_DNS1123_FMT = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*"
-_DNS1123_MSG = (
-    "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', "
-    "and must start and end with an alphanumeric character"
-)
-_DNS1123_RE = re.compile(f"^{_DNS1123_FMT}$")
-_DNS1123_MAX = 253
-_VALUE_FMT = "(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?"
-_VALUE_MSG = (
-    "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', "
-    "and must start and end with an alphanumeric character"
-)
-_VALUE_RE = re.compile(f"^{_VALUE_FMT}$")
 _INT64_RE = re.compile(r"^[+-]?[0-9]+$")
-
-
-def _regex_error(msg: str, fmt: str, *examples: str) -> str:
-    """Render a pattern failure the way the validation package words it."""
-    shown = " or ".join(f"'{e}', " for e in examples)
-    return f"{msg} (e.g. {shown}regex used for validation is '{fmt}')"
-
-
-def _max_len(n: int) -> str:
-    return f"must be no more than {n} characters"
-
-
-def qualified_name_errors(value: str) -> list[str]:
-    """Return why ``value`` is not a qualified name (``[prefix/]name``), or ``[]``."""
-    parts = value.split("/")
-    if len(parts) > 2:
-        return [
-            "a qualified name "
-            + _regex_error(_NAME_MSG, _NAME_FMT, "MyName", "my.name", "123-abc")
-            + " with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')"
-        ]
-    errs: list[str] = []
-    name = parts[-1]
-    if len(parts) == 2:
-        prefix = parts[0]
-        if not prefix:
-            errs.append("prefix part must be non-empty")
-        else:
-            if len(prefix) > _DNS1123_MAX:
-                errs.append("prefix part " + _max_len(_DNS1123_MAX))
-            if not _DNS1123_RE.match(prefix):
-                errs.append("prefix part " + _regex_error(_DNS1123_MSG, _DNS1123_FMT, "example.com"))
-    if not name:
-        errs.append("name part must be non-empty")
-    elif len(name) > _NAME_MAX:
-        errs.append("name part " + _max_len(_NAME_MAX))
-    if not _NAME_RE.match(name):
-        errs.append("name part " + _regex_error(_NAME_MSG, _NAME_FMT, "MyName", "my.name", "123-abc"))
-    return errs
-
-
-def label_value_errors(value: str) -> list[str]:
-    """Return why ``value`` is not a valid label value, or ``[]``."""
-    errs: list[str] = []
-    if len(value) > _NAME_MAX:
-        errs.append(_max_len(_NAME_MAX))
-    if not _VALUE_RE.match(value):
-        errs.append(_regex_error(_VALUE_MSG, _VALUE_FMT, "MyValue", "my_value", "12345"))
-    return errs
 
 
 def _invalid(path: str, value: Any, detail: str) -> str:
