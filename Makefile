@@ -28,8 +28,6 @@ tools: $(STAMP)
 	$(BIN)/python -m tests.tools $(TOOLS)
 
 run: setup
-	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py ensure_cluster demo
 	$(BIN)/python -m kubeviz.run
 
 lint: $(STAMP)
