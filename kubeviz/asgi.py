@@ -1,5 +1,6 @@
 """ASGI entry point: Daphne serves HTTP (the apiserver, the explorer, pages) and websockets."""
 
+import gc
 import os
 
 from django.core.asgi import get_asgi_application
@@ -18,3 +19,11 @@ application = ProtocolTypeRouter(
         "websocket": AllowedHostsOriginValidator(URLRouter(websocket_urlpatterns)),
     }
 )
+
+# Every API request builds and drops thousands of small dicts (objects are JSON trees), so
+# with the default thresholds the cyclic collector runs every few hundred allocations and
+# walks every long-lived module object each time.  Freezing what startup built and
+# collecting less often halved the time of a 1,000-item list in profiling.
+gc.collect()
+gc.freeze()
+gc.set_threshold(10_000, 50, 100)

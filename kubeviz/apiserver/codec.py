@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import orjson
 import yaml
 
 from kubeviz.apiserver import errors, protobuf
@@ -123,9 +124,12 @@ def decode(raw: bytes, content_type: str | None) -> Any:
         raise errors.bad_request(f"request body is not valid UTF-8: {exc}") from exc
     if kind in (JSON, JSON_PATCH, MERGE_PATCH, STRATEGIC_PATCH):
         try:
-            return json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise errors.bad_request(f"error decoding JSON: {exc}") from exc
+            return orjson.loads(text)
+        except orjson.JSONDecodeError:
+            try:  # the standard parser reads what orjson refuses (integers beyond 64 bits)
+                return json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise errors.bad_request(f"error decoding JSON: {exc}") from exc
     if kind in (YAML, APPLY_PATCH, "application/x-yaml", "text/yaml"):
         try:
             return load_yaml(text)
@@ -135,5 +139,8 @@ def decode(raw: bytes, content_type: str | None) -> Any:
 
 
 def encode(obj: Any) -> bytes:
-    """Encode a response body as compact JSON."""
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    """Encode a response body as compact JSON (orjson, with the standard library as a fallback)."""
+    try:
+        return orjson.dumps(obj)
+    except TypeError:  # integers beyond 64 bits, which only the standard encoder can write
+        return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode("utf-8")

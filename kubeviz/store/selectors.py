@@ -15,7 +15,7 @@ from django.db.models import OuterRef, Q, Subquery
 
 from kubeviz.store import sql
 from kubeviz.store.keys import ClusterNotFound, Compacted, Event, Key
-from kubeviz.store.models import Cluster, History, Object
+from kubeviz.store.models import Cluster, History
 
 
 def cluster(name: str) -> Cluster:
@@ -66,18 +66,8 @@ def list_current(
     or just before it when the result is empty (then nothing newer can be missing).
     """
     before, _ = revision(cluster_id)
-    rev_sub = Subquery(Cluster.objects.filter(pk=cluster_id).values("revision")[:1])
-    qs = Object.objects.filter(cluster_id=cluster_id, group=group, resource=resource)
-    if namespace:
-        qs = qs.filter(namespace=namespace)
-    if name:
-        qs = qs.filter(name=name)
-    rows = (
-        qs.filter(_after(after))
-        .annotate(snapshot=rev_sub)
-        .order_by("namespace", "name")
-        .values_list("body", "snapshot")
-        .iterator(chunk_size=500)
+    rows = sql.list_rows(
+        cluster_id=cluster_id, group=group, resource=resource, namespace=namespace, name=name, after=after
     )
     first = next(rows, None)
     if first is None:
@@ -88,7 +78,7 @@ def list_current(
         for body, _snap in rows:
             yield body
 
-    return bodies(), int(first[1])
+    return bodies(), first[1]
 
 
 def list_at(

@@ -8,10 +8,11 @@ bodies go through the model field's own adaptation so each backend stores JSON i
 
 from __future__ import annotations
 
-import json
+from collections.abc import Iterator
 from functools import cache
 from typing import Any
 
+import orjson
 from django.db import connection
 
 from kubeviz.store.keys import Key
@@ -43,6 +44,10 @@ def _statements(vendor: str) -> dict[str, str]:
         ),
         "bump": f'UPDATE "{clu}" SET "revision" = "revision" + 1 WHERE "id" = %s RETURNING "revision"',
         "revision": f'SELECT "revision", "compacted" FROM "{clu}" WHERE "id" = %s',
+        "list": (
+            f'SELECT "body", (SELECT "revision" FROM "{clu}" WHERE "id" = %s) FROM "{obj}" '
+            f'WHERE "cluster_id" = %s AND "group" = %s AND "resource" = %s'
+        ),
     }
 
 
@@ -57,7 +62,7 @@ def dump(body: dict[str, Any]) -> Any:
 
 def load(value: Any) -> dict[str, Any]:
     """Read a JSON column value back (text on SQLite, already decoded on PostgreSQL)."""
-    return json.loads(value) if isinstance(value, str | bytes) else value
+    return orjson.loads(value) if isinstance(value, str | bytes) else value
 
 
 def fetchone(name: str, params: list[Any]) -> tuple[Any, ...] | None:
@@ -84,3 +89,36 @@ def current(cluster_id: int, key: Key) -> tuple[int, str, int, dict[str, Any]] |
 
 def key_params(cluster_id: int, key: Key) -> list[Any]:
     return _params(cluster_id, key)
+
+
+def list_rows(
+    *,
+    cluster_id: int,
+    group: str,
+    resource: str,
+    namespace: str | None,
+    name: str | None,
+    after: tuple[str, str] | None,
+) -> Iterator[tuple[dict[str, Any], int]]:
+    """Yield (body, snapshot revision) for a resource in key order, from one statement.
+
+    The revision comes from a scalar subquery of the same SELECT, so it describes exactly
+    the snapshot the rows were read from.
+    """
+    query = statement("list")
+    params: list[Any] = [cluster_id, cluster_id, group, resource]
+    if namespace:
+        query += ' AND "namespace" = %s'
+        params.append(namespace)
+    if name:
+        query += ' AND "name" = %s'
+        params.append(name)
+    if after is not None:
+        query += ' AND ("namespace" > %s OR ("namespace" = %s AND "name" > %s))'
+        params += [after[0], after[0], after[1]]
+    query += ' ORDER BY "namespace", "name"'
+    with connection.cursor() as cur:
+        cur.execute(query, params)
+        while rows := cur.fetchmany(500):
+            for body, snapshot in rows:
+                yield load(body), int(snapshot)
