@@ -1,6 +1,9 @@
 """Discovery documents: ``/version``, ``/api``, ``/apis`` and each group-version.
 
-Mirrors ``k8s.io/apiserver/pkg/endpoints/discovery``.  Everything is derived from the
+Mirrors ``k8s.io/apiserver/pkg/endpoints/discovery``, in both forms: the legacy one (a
+group list, then one request per group-version) and the aggregated one
+(``apidiscovery.k8s.io/v2``: every resource of ``/api`` or ``/apis`` in one answer), which
+clients ask for first with ``Accept: application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList``.  Everything is derived from the
 resource table, so a resource that is served is also discoverable, with its short
 names, categories, verbs and subresources (``kubectl api-resources`` prints these).
 """
@@ -123,3 +126,73 @@ def api_resource_list(group: str, version: str) -> Obj | None:
                 "resources": [e for res in gv.resources for e in _entries(res)],
             }
     return None
+
+
+AGGREGATED_CONTENT_TYPE = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
+
+
+def wants_aggregated(accept: str) -> bool:
+    """Tell whether a client's Accept header asks for aggregated discovery (v2)."""
+    for part in accept.split(","):
+        params = {k.strip(): v.strip() for k, _, v in (p.partition("=") for p in part.split(";")[1:])}
+        if (
+            params.get("g") == "apidiscovery.k8s.io"
+            and params.get("v") == "v2"
+            and params.get("as") == "APIGroupDiscoveryList"
+        ):
+            return True
+    return False
+
+
+def _resource_discovery(res: Resource) -> Obj:
+    entry: Obj = {
+        "resource": res.resource,
+        "responseKind": {"group": res.group, "version": res.version, "kind": res.kind},
+        "scope": "Namespaced" if res.namespaced else "Cluster",
+        "singularResource": res.singular,
+        "verbs": list(VERBS),
+    }
+    if res.shortNames:
+        entry["shortNames"] = list(res.shortNames)
+    if res.categories:
+        entry["categories"] = list(res.categories)
+    subs = []
+    for sub in res.subresources:
+        kind = _SUBRESOURCE_KIND.get(sub, res.kind)
+        group, version = ("autoscaling", "v1") if sub == "scale" else (res.group, res.version)
+        subs.append(
+            {
+                "subresource": sub,
+                "responseKind": {"group": group, "version": version, "kind": kind},
+                "verbs": _SUBRESOURCE_VERBS[sub],
+            }
+        )
+    if subs:
+        entry["subresources"] = subs
+    return entry
+
+
+@cache
+def aggregated(*, core: bool) -> Obj:
+    """Return the aggregated discovery of ``/api`` (core) or ``/apis`` (every named group)."""
+    groups: dict[str, list[Obj]] = {}
+    for gv in group_versions():
+        if (gv.group == "") != core:
+            continue
+        groups.setdefault(gv.group, []).append(
+            {
+                "version": gv.version,
+                "resources": [_resource_discovery(r) for r in gv.resources],
+                "freshness": "Current",
+            }
+        )
+    items = [
+        {"metadata": {"name": name} if name else {}, "versions": versions}
+        for name, versions in groups.items()
+    ]
+    return {
+        "kind": "APIGroupDiscoveryList",
+        "apiVersion": "apidiscovery.k8s.io/v2",
+        "metadata": {},
+        "items": items,
+    }

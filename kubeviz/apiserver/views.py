@@ -181,9 +181,12 @@ class KubernetesAPIView(APIView):
             return json_response(discovery.version())
         if path in ("/healthz", "/livez", "/readyz"):
             return HttpResponse(b"ok", content_type="text/plain")
-        if path == "/api":
-            return json_response(discovery.api_versions(request.get_host()))
-        if path == "/apis":
+        if path in ("/api", "/apis"):
+            if discovery.wants_aggregated(request.headers.get("Accept", "")):
+                body = discovery.aggregated(core=path == "/api")
+                return json_response(body, content_type=discovery.AGGREGATED_CONTENT_TYPE)
+            if path == "/api":
+                return json_response(discovery.api_versions(request.get_host()))
             return json_response(discovery.api_group_list())
         if path == "/openapi/v2":
             return json_response(openapi.openapi_v2_document())

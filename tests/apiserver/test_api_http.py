@@ -56,13 +56,20 @@ def test_discovery_is_plain_json_with_short_names_and_subresources(cluster: Live
     with client(cluster) as h:
         v = h.get("/version").json()
         assert v["gitVersion"] == "v1.36.0" and v["major"] == "1" and v["minor"] == "36"
-        r = h.get(
-            "/api",
-            headers={
-                "Accept": "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json"
-            },
-        )
+        r = h.get("/api", headers={"Accept": "application/json"})
         assert r.headers["content-type"] == "application/json" and r.json()["versions"] == ["v1"]
+        v2 = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
+        agg = h.get("/apis", headers={"Accept": f"{v2};profile=nopeer,{v2},application/json"})
+        assert agg.headers["content-type"] == v2
+        by_group = {g["metadata"].get("name"): g for g in agg.json()["items"]}
+        deploy = next(
+            r for r in by_group["apps"]["versions"][0]["resources"] if r["resource"] == "deployments"
+        )
+        assert deploy["scope"] == "Namespaced" and deploy["shortNames"] == ["deploy"]
+        scale = next(s for s in deploy["subresources"] if s["subresource"] == "scale")
+        assert scale["responseKind"] == {"group": "autoscaling", "version": "v1", "kind": "Scale"}
+        core_agg = h.get("/api", headers={"Accept": v2}).json()["items"]
+        assert [v["version"] for v in core_agg[0]["versions"]] == ["v1"]
         core = {x["name"]: x for x in h.get("/api/v1").json()["resources"]}
         assert core["pods"]["shortNames"] == ["po"] and "all" in core["pods"]["categories"]
         assert core["pods/status"]["verbs"] == ["get", "patch", "update"]
