@@ -87,7 +87,11 @@ def field_manager(call: Call, *, default_suffix: str = "") -> str:
 
 
 def is_dry_run(call: Call) -> bool:
+    """Tell whether a call asks for a dry run: ``?dryRun=All``, or in a delete's DeleteOptions body."""
     values = call.params.getlist("dryRun") if hasattr(call.params, "getlist") else [call.param("dryRun")]
+    if call.info.verb in ("delete", "deletecollection") and isinstance(call.body, dict):
+        body_values = call.body.get("dryRun") or []
+        values = [*values, *(body_values if isinstance(body_values, list) else [body_values])]
     values = [v for v in values if v]
     for v in values:
         if v != "All":

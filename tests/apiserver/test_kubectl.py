@@ -175,6 +175,10 @@ def test_get_describe_label_annotate_patch_scale_delete(kubectl: Kubectl) -> Non
     described = kubectl.run("describe", "deploy", "web").stdout
     assert "Name:" in described and "web" in described and "nginx:1.29" in described
     kubectl.run("create", "configmap", "settings", "--from-literal=a=1")
+    kubectl.run("delete", "configmap", "settings", "--dry-run=server")
+    assert kubectl.json("get", "configmap", "settings")["data"] == {"a": "1"}, (
+        "a server dry run deletes nothing"
+    )
     everything = kubectl.run("get", "all").stdout
     assert "deployment.apps/web" in everything and "service/kubernetes" in everything
     out = kubectl.run("delete", "deploy", "web", timeout=60)
