@@ -3,10 +3,30 @@
 import gc
 import os
 
-from django.core.asgi import get_asgi_application
+import django
+from django.core.handlers.asgi import ASGIHandler
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kubeviz.settings")
-django_asgi_app = get_asgi_application()
+django.setup(set_prefix=False)
+
+
+class SharedThreadASGIHandler(ASGIHandler):
+    """Django's ASGI handler without a new thread for every request.
+
+    Django wraps each request in its own thread-sensitive context, so the little sync work
+    it does around a view (the request_started and request_finished signals) starts a
+    fresh thread, with fresh thread-locals, per request.  Here that work shares asgiref's
+    one thread; the apiserver's views run on a thread pool of their own
+    (``kubeviz.apiserver.views.api``), so nothing heavy queues behind it.
+    """
+
+    async def __call__(self, scope, receive, send):  # type: ignore[no-untyped-def]
+        if scope["type"] != "http":
+            raise ValueError(f"Django can only handle ASGI/HTTP connections, not {scope['type']}.")
+        await self.handle(scope, receive, send)
+
+
+django_asgi_app = SharedThreadASGIHandler()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402

@@ -30,10 +30,8 @@ INSTALLED_APPS = [
     "kubeviz.web",
 ]
 
-MIDDLEWARE = [
-    "django.middleware.security.SecurityMiddleware",
-    "django.middleware.common.CommonMiddleware",
-]
+# One middleware that runs natively under ASGI (see kubeviz/web/middleware.py for why).
+MIDDLEWARE = ["kubeviz.web.middleware.security_headers"]
 
 ROOT_URLCONF = "kubeviz.urls"
 ASGI_APPLICATION = "kubeviz.asgi.application"
@@ -51,12 +49,20 @@ TEMPLATES = [
 # --- Database: SQLite (WAL) by default, PostgreSQL through DATABASE_URL -----------------
 SQLITE_PATH = Path(os.environ.get("KUBEVIZ_SQLITE", VAR_DIR / "kubeviz.sqlite3"))
 if os.environ.get("DATABASE_URL"):
-    DATABASES = {"default": dj_database_url.parse(os.environ["DATABASE_URL"], conn_max_age=60)}
+    DATABASES = {
+        "default": dj_database_url.parse(
+            os.environ["DATABASE_URL"], conn_max_age=600, conn_health_checks=True
+        )
+    }
 else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": SQLITE_PATH,
+            # Keep connections: opening one runs the PRAGMAs below, which cost more than
+            # the few statements of a typical API request.
+            "CONN_MAX_AGE": 600,
+            "CONN_HEALTH_CHECKS": True,
             "OPTIONS": {
                 # IMMEDIATE takes the write lock at BEGIN, so two writers queue on the busy
                 # timeout instead of failing with "database is locked" on lock upgrade.

@@ -1,8 +1,8 @@
 from django.urls import path, re_path
 
-from kubeviz.apiserver.views import KubernetesAPIView
+from kubeviz.apiserver.views import api
 
 urlpatterns = [
-    path("k8s/<str:cluster>", KubernetesAPIView.as_view(), {"path": ""}),
-    re_path(r"^k8s/(?P<cluster>[^/]+)/(?P<path>.*)$", KubernetesAPIView.as_view()),
+    path("k8s/<str:cluster>", api, {"path": ""}),
+    re_path(r"^k8s/(?P<cluster>[^/]+)/(?P<path>.*)$", api),
 ]

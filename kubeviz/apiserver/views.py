@@ -14,7 +14,9 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.db import close_old_connections
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.renderers import BaseRenderer
@@ -323,3 +325,24 @@ class KubernetesAPIView(APIView):
             elif partial == "PartialObjectMetadata" and info.verb != "list" and body.get("kind") != "Status":
                 body = _partial(body)
         return json_response(body, code, warnings=call.warnings)
+
+
+_kubernetes_view = KubernetesAPIView.as_view()
+
+
+def _serve_in_pool(request: HttpRequest, **kwargs: Any) -> HttpResponse:
+    # Pool threads live across requests and keep their database connection; drop it here
+    # if it broke or grew too old, as Django does at the start of a request.
+    close_old_connections()
+    return _kubernetes_view(request, **kwargs)
+
+
+async def api(request: HttpRequest, **kwargs: Any) -> HttpResponse:
+    """Serve an apiserver request on a pooled worker thread.
+
+    Under ASGI, Django runs every sync view in a new thread of its own, and each new thread
+    opens a new database connection: that cost more than the request itself.  The
+    apiserver's view runs instead on the event loop's thread pool, whose threads and
+    connections are reused; writers still queue on the database's own lock.
+    """
+    return await sync_to_async(_serve_in_pool, thread_sensitive=False)(request, **kwargs)

@@ -95,3 +95,10 @@ def test_malformed_body_is_a_400(kubeviz_server: LiveServer) -> None:
 def test_index_page_lists_clusters(kubeviz_server: LiveServer) -> None:
     r = httpx.get(kubeviz_server.url + "/")
     assert r.status_code == 200 and "kubeviz" in r.text and "/api/clusters" in r.text
+
+
+def test_every_answer_carries_the_protective_headers(kubeviz_server: LiveServer) -> None:
+    for path in ("/", "/api/clusters", "/k8s/none/api", "/k8s/none/version"):
+        r = httpx.get(kubeviz_server.url + path)
+        assert r.headers["x-content-type-options"] == "nosniff", path
+        assert r.headers["x-frame-options"] == "DENY", path
