@@ -205,6 +205,9 @@ async def _translate(wp: WatchPlan, ev: Event) -> tuple[str, Obj] | None:
 async def events(wp: WatchPlan) -> AsyncIterator[bytes]:
     """Yield the watch response body, line by line, until timeout or disconnect."""
     enc = _Encoder(wp)
+    # An empty first chunk makes the server send the status line and headers now: a client
+    # waiting for them (client-go does) sees its watch open before the first event.
+    yield b""
     if wp.expired is not None:
         yield _line("ERROR", wp.expired.status())
         return
