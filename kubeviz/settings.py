@@ -103,10 +103,14 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# The shared work queue's task lives in kubeviz.client, which is not a Django app.
+CELERY_IMPORTS = ["kubeviz.client.workqueue"]
 CELERY_BEAT_SCHEDULE = {
     # kube-apiserver asks etcd to compact every five minutes; we check more often so the
     # window stays close to its configured length.
     "compact-store": {"task": "kubeviz.apiserver.tasks.compact", "schedule": 30.0},
+    # Keys whose worker died mid-reconcile go back on the queue once their claim expires.
+    "workqueue-reap": {"task": "kubeviz.client.workqueue.reap", "schedule": 15.0},
 }
 
 # --- The apiserver ---------------------------------------------------------------------
