@@ -1,0 +1,5 @@
+"""Node lifecycle controller: notice silent nodes, taint them, and evict their pods.
+
+Mirrors ``pkg/controller/nodelifecycle`` and the taint-eviction controller
+(``pkg/controller/tainteviction``).
+"""
