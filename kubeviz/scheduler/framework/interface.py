@@ -19,6 +19,7 @@ Contract:
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
@@ -52,7 +53,7 @@ class Plugin:
     NAME: ClassVar[str] = ""
 
 
-class FilterPlugin(Plugin):
+class FilterPlugin(Plugin, ABC):
     """Decide whether a pod may run on a node.
 
     Return ``Status.success()`` to let the node pass, or an unschedulable status with
@@ -60,12 +61,12 @@ class FilterPlugin(Plugin):
     node's labels, taints or name are wrong), so preemption skips the node.
     """
 
+    @abstractmethod
     def filter(self, pod: Obj, node: NodeInfo, *, state: CycleState) -> Status:
         """Return this plugin's verdict for ``pod`` on ``node``."""
-        raise NotImplementedError
 
 
-class ScorePlugin(Plugin):
+class ScorePlugin(Plugin, ABC):
     """Rank the feasible nodes for a pod.
 
     ``score`` returns a raw integer for one node; ``normalize`` receives every feasible node's
@@ -76,9 +77,9 @@ class ScorePlugin(Plugin):
         """Tell whether this plugin has nothing to say about ``pod`` this cycle."""
         return False
 
+    @abstractmethod
     def score(self, pod: Obj, node: NodeInfo, *, state: CycleState) -> int:
         """Return the raw score of ``node`` for ``pod``."""
-        raise NotImplementedError
 
     def normalize(self, scores: Mapping[str, int], *, state: CycleState) -> dict[str, int]:
         """Return the raw scores mapped into ``0..MAX_NODE_SCORE``."""
