@@ -104,14 +104,21 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # The shared work queue's task lives in kubeviz.client, which is not a Django app.
-CELERY_IMPORTS = ["kubeviz.client.workqueue"]
+CELERY_IMPORTS = ["kubeviz.client.workqueue", "kubeviz.controllers.tasks", "kubeviz.scheduler.tasks"]
 CELERY_BEAT_SCHEDULE = {
     # kube-apiserver asks etcd to compact every five minutes; we check more often so the
     # window stays close to its configured length.
     "compact-store": {"task": "kubeviz.apiserver.tasks.compact", "schedule": 30.0},
     # Keys whose worker died mid-reconcile go back on the queue once their claim expires.
     "workqueue-reap": {"task": "kubeviz.client.workqueue.reap", "schedule": 15.0},
+    # Level-based loops revisit every object now and then, whatever the watches said.
+    "controllers-resync": {"task": "kubeviz.controllers.tasks.resync", "schedule": 10.0},
+    "scheduler-flush": {"task": "kubeviz.scheduler.tasks.flush", "schedule": 5.0},
 }
+
+# --- The components ----------------------------------------------------------------------
+# Where controllers, the scheduler and node agents reach the API: over real HTTP, like kubectl.
+KUBEVIZ_API_URL = os.environ.get("KUBEVIZ_API_URL") or f"http://127.0.0.1:{os.environ.get('PORT', '8000')}"
 
 # --- The apiserver ---------------------------------------------------------------------
 KUBEVIZ_KUBERNETES_VERSION = "v1.36.0"

@@ -189,7 +189,7 @@ class WorkQueue:
         self.name = name
         self.celery_queue = celery_queue
         self.lease_seconds = lease_seconds
-        self._task: Dispatcher = task if task is not None else process
+        self._task: Dispatcher = task if task is not None else (_default_dispatcher or process)
         self._redis = client if client is not None else _client_for(settings.REDIS_URL)
         self._clock = clock
         base = f"{settings.KUBEVIZ_REDIS_PREFIX}:workqueue:{name}"
@@ -308,6 +308,60 @@ class WorkQueue:
         except OperationalError as exc:
             # The key is recorded dirty; reap_stale redispatches it once it is overdue.
             log.warning("workqueue %s: could not dispatch %s: %s", self.name, key, exc)
+
+
+# --- dispatching without Celery -------------------------------------------------------------
+
+_default_dispatcher: Dispatcher | None = None
+
+
+def set_default_dispatcher(dispatcher: Dispatcher | None) -> None:
+    """Make queues built from now on dispatch through ``dispatcher`` (None: the Celery task).
+
+    For running the loops inside one process (tests, a single-process demo); the work-queue
+    contract is the same either way, because the sets in Redis decide who works on what.
+    """
+    global _default_dispatcher
+    _default_dispatcher = dispatcher
+
+
+class ThreadDispatcher:
+    """Runs registered reconciles on a thread pool in this process instead of on Celery."""
+
+    def __init__(self, workers: int = 4) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="reconcile")
+        self._timers: set[threading.Timer] = set()
+        self._closed = False
+
+    def apply_async(self, args: list[str], countdown: float = 0.0, **options: Any) -> None:
+        queue_name, key = args
+        if countdown > 0:
+            timer = threading.Timer(countdown, self._submit, args=(queue_name, key))
+            timer.daemon = True
+            self._timers.add(timer)
+            timer.start()
+        else:
+            self._submit(queue_name, key)
+
+    def _submit(self, queue_name: str, key: str) -> None:
+        if not self._closed:
+            self._pool.submit(self._run, queue_name, key)
+
+    def _run(self, queue_name: str, key: str) -> None:
+        registration = REGISTRY.get(queue_name)
+        if registration is None:
+            log.error("workqueue %s: no reconcile function registered; dropping %s", queue_name, key)
+            return
+        process_key(registration.queue(queue_name), registration.reconcile, key, owner=default_owner())
+
+    def close(self) -> None:
+        """Stop taking work, cancel pending delays and wait for running reconciles."""
+        self._closed = True
+        for timer in list(self._timers):
+            timer.cancel()
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 # --- the registry and the Celery tasks ------------------------------------------------------

@@ -1,0 +1,23 @@
+"""Celery's side of kube-scheduler: the per-cluster scheduling key, and the periodic flush."""
+
+from __future__ import annotations
+
+from kubeviz.celery import app
+from kubeviz.client import clusterinfo
+from kubeviz.client.workqueue import register
+from kubeviz.scheduler.loop import QUEUE_NAME, SCHEDULE_KEY, schedule, wake_queue
+from kubeviz.scheduler.queue import SchedulingQueue
+
+register(QUEUE_NAME, schedule)
+
+
+@app.task(name="kubeviz.scheduler.tasks.flush", ignore_result=True)
+def flush() -> int:
+    """Move pods parked as unschedulable for too long back into play (upstream: every 30 s)."""
+    moved = 0
+    for info in clusterinfo.published():
+        n = SchedulingQueue(info.name, speed=info.speed).flush_unschedulable_leftover()
+        if n:
+            wake_queue().add(f"{info.name}|{SCHEDULE_KEY}")
+        moved += n
+    return moved
