@@ -9,6 +9,8 @@ This is a contract the README documents and the browser relies on:
 * ``GET /api/clusters/<name>/kubeconfig`` → a kubeconfig YAML for kubectl
 * ``GET /api/clusters/<name>/requests?limit=N`` → the newest API requests, newest first: who
   (component, from the User-Agent), verb, resource, name, code, latency and written revision
+* ``GET /api/clusters/<name>/scheduling/<namespace>/<pod>`` → kube-scheduler's latest attempt
+  for the pod: per-node filter verdicts, per-plugin scores, the chosen node
 
 Failures are Kubernetes ``Status`` objects, like everything else the server answers.
 """
@@ -24,6 +26,7 @@ from rest_framework.views import APIView
 
 from kubeviz.apiserver import bootstrap
 from kubeviz.cluster.topology import TopologySerializer, topology_of
+from kubeviz.scheduler import results
 
 
 def _json(body: Any, status: int = 200) -> HttpResponse:
@@ -186,3 +189,35 @@ class RequestsAPI(APIView):
         except bootstrap.NoSuchCluster:
             return _not_found(name)
         return _json({"items": items})
+
+
+class SchedulingAPI(APIView):
+    """``GET /api/clusters/<name>/scheduling/<namespace>/<pod>``: the pod's latest scheduling attempt.
+
+    Every node's filter verdicts (plugin → code and reasons), every feasible node's scores per
+    plugin (raw, normalized, weight, weighted) and totals, the chosen node, and the message
+    the event carried.  404 until kube-scheduler has tried the pod.
+    """
+
+    authentication_classes: list[Any] = []
+    permission_classes: list[Any] = []
+
+    def get(self, request: HttpRequest, name: str, namespace: str, pod: str) -> HttpResponse:
+        try:
+            bootstrap.get_cluster(name)
+        except bootstrap.NoSuchCluster:
+            return _not_found(name)
+        found = results.latest(name, namespace, pod)
+        if found is None:
+            body = {
+                "kind": "Status",
+                "apiVersion": "v1",
+                "metadata": {},
+                "status": "Failure",
+                "message": f'no scheduling attempt recorded for pod "{namespace}/{pod}"',
+                "reason": "NotFound",
+                "details": {"name": pod, "kind": "pods"},
+                "code": 404,
+            }
+            return _json(body, 404)
+        return _json(found)

@@ -26,7 +26,7 @@ from kubeviz.client.workqueue import ThreadDispatcher, set_default_dispatcher
 from kubeviz.controllers.manager import ControllerManager
 from kubeviz.controllers.registry import CONTROLLERS
 from kubeviz.scheduler.loop import SchedulerInformers
-from tests.conftest import LiveCluster
+from tests.conftest import LiveCluster, LiveServer
 from tests.standin import KubeletStandIn
 
 TOOLS = Path(__file__).resolve().parents[2] / "var" / "tools"
@@ -54,8 +54,11 @@ class Plane:
 
 
 @pytest.fixture
-def plane(cluster: LiveCluster) -> Iterator[Plane]:
+def plane(cluster: LiveCluster, kubeviz_server: LiveServer) -> Iterator[Plane]:
     settings.KUBEVIZ_API_URL = cluster.base
+    # Share the live server's Redis namespace, so what the loops record (scheduling decisions)
+    # is what the explorer API serves.
+    test_prefix, settings.KUBEVIZ_REDIS_PREFIX = settings.KUBEVIZ_REDIS_PREFIX, kubeviz_server.env["KUBEVIZ_REDIS_PREFIX"]
     body = httpx.get(f"{cluster.base}/api/clusters/{cluster.name}", timeout=10).json()
     clusterinfo.publish(ClusterInfo.from_explorer(body))
     dispatcher = ThreadDispatcher(workers=6)
@@ -84,3 +87,4 @@ def plane(cluster: LiveCluster) -> Iterator[Plane]:
         set_default_dispatcher(None)
         clusterinfo.withdraw(cluster.name)
         client.close()
+        settings.KUBEVIZ_REDIS_PREFIX = test_prefix
