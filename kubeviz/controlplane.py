@@ -195,11 +195,13 @@ class ClusterControlPlane:
 class ControlPlaneProcess:
     """Finds clusters through the explorer API and keeps one ClusterControlPlane per cluster."""
 
-    def __init__(self, *, base: str, timings: Timings, only: set[str] | None = None) -> None:
+    def __init__(
+        self, *, base: str, timings: Timings, only: set[str] | None = None, process_id: str | None = None
+    ) -> None:
         self.base = base.rstrip("/")
         self.timings = timings
         self.only = only
-        self.process_id = uuid.uuid4().hex[:8]
+        self.process_id = process_id or uuid.uuid4().hex[:8]
         self.clusters: dict[str, ClusterControlPlane] = {}
         self._http = httpx.Client(
             base_url=self.base, timeout=10, headers={"User-Agent": "kubeviz-controlplane"}
@@ -249,6 +251,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--api", default=api_url(), help="kubeviz's base URL (default: %(default)s)")
     parser.add_argument("--cluster", action="append", help="serve only these clusters (repeatable)")
+    parser.add_argument(
+        "--id", help="this process's part of its instances' identities, master-1_<id> (default: random)"
+    )
     parser.add_argument("--lease-duration", type=float, default=15.0)
     parser.add_argument("--renew-deadline", type=float, default=10.0)
     parser.add_argument("--retry-period", type=float, default=2.0)
@@ -263,6 +268,7 @@ def main(argv: list[str] | None = None) -> int:
         base=args.api,
         timings=Timings(args.lease_duration, args.renew_deadline, args.retry_period),
         only=set(args.cluster) if args.cluster else None,
+        process_id=args.id,
     )
     process.run(stop)
     return 0

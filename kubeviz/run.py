@@ -3,8 +3,9 @@
 1. Redis — the embedded server (unless ``REDIS_URL`` is set), first, so that everything
    after it can announce and trace from its first write;
 2. the database schema (``migrate``) and the default cluster ``demo``;
-3. under honcho: Daphne (HTTP, the apiserver and websockets), a Celery worker and Celery
-   beat.
+3. under honcho: Daphne (HTTP, the apiserver and websockets), a Celery worker, Celery beat,
+   and the control-plane process (the informers and leader election of
+   kube-controller-manager and kube-scheduler, ``kubeviz.controlplane``).
 
 Ctrl-C stops every process it started, Redis last.
 """
@@ -29,8 +30,15 @@ def processes(env: dict[str, str]) -> dict[str, str]:
     var = env.get("KUBEVIZ_VAR_DIR", "var")
     return {
         "web": f"{py} -m daphne -b 127.0.0.1 -p {port} --access-log {var}/access.log kubeviz.asgi:application",
-        "worker": f"{py} -m celery -A kubeviz worker --loglevel=WARNING --concurrency=2 --without-gossip --without-mingle",
+        # Reconciles mostly wait on HTTP, so a pool of threads keeps more of them in flight
+        # than one process per core would.
+        "worker": (
+            f"{py} -m celery -A kubeviz worker --loglevel=WARNING --pool=threads --concurrency=8"
+            " --without-gossip --without-mingle"
+        ),
         "beat": f"{py} -m celery -A kubeviz beat --loglevel=WARNING --schedule={var}/celerybeat-schedule",
+        # The informers of kube-controller-manager and kube-scheduler, and their leader election.
+        "controlplane": f"{py} -m kubeviz.controlplane --api http://127.0.0.1:{port}",
     }
 
 

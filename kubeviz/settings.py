@@ -103,6 +103,8 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# One broker can carry several kubevizes (or test runs) when each has its own queue name.
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("KUBEVIZ_CELERY_QUEUE", "celery")
 # The shared work queue's task lives in kubeviz.client, which is not a Django app.
 CELERY_IMPORTS = ["kubeviz.client.workqueue", "kubeviz.controllers.tasks", "kubeviz.scheduler.tasks"]
 CELERY_BEAT_SCHEDULE = {
@@ -110,13 +112,19 @@ CELERY_BEAT_SCHEDULE = {
     # window stays close to its configured length.
     "compact-store": {"task": "kubeviz.apiserver.tasks.compact", "schedule": 30.0},
     # Keys whose worker died mid-reconcile go back on the queue once their claim expires.
-    "workqueue-reap": {"task": "kubeviz.client.workqueue.reap", "schedule": 15.0},
+    "workqueue-reap": {
+        "task": "kubeviz.client.workqueue.reap",
+        "schedule": float(os.environ.get("KUBEVIZ_REAP_INTERVAL", "15")),
+    },
     # Level-based loops revisit every object now and then, whatever the watches said.
     "controllers-resync": {"task": "kubeviz.controllers.tasks.resync", "schedule": 10.0},
     "scheduler-flush": {"task": "kubeviz.scheduler.tasks.flush", "schedule": 5.0},
 }
 
 # --- The components ----------------------------------------------------------------------
+# How long a reconcile's claim on a key lasts unless renewed; a worker that dies (SIGKILL)
+# leaves its keys claimed this long before the reaper hands them to another.
+KUBEVIZ_WORKQUEUE_LEASE = float(os.environ.get("KUBEVIZ_WORKQUEUE_LEASE", "60"))
 # Where controllers, the scheduler and node agents reach the API: over real HTTP, like kubectl.
 KUBEVIZ_API_URL = os.environ.get("KUBEVIZ_API_URL") or f"http://127.0.0.1:{os.environ.get('PORT', '8000')}"
 

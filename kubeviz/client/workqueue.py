@@ -72,7 +72,8 @@ log = logging.getLogger(__name__)
 #: client-go's per-item limiter: 5 ms after the first failure, doubling, at most 1000 s.
 BACKOFF_BASE = 0.005
 BACKOFF_CAP = 1000.0
-#: How long a claim lasts unless renewed. The process task renews it every third of this.
+#: How long a claim lasts unless renewed (``settings.KUBEVIZ_WORKQUEUE_LEASE`` overrides it).
+#: The process task renews it every third of this.
 LEASE_SECONDS = 60.0
 #: A task may start this much before its key is due, to allow for clock skew between hosts.
 EARLY_TOLERANCE = 0.5
@@ -183,12 +184,12 @@ class WorkQueue:
         task: Dispatcher | None = None,
         client: redis.Redis | None = None,
         celery_queue: str | None = None,
-        lease_seconds: float = LEASE_SECONDS,
+        lease_seconds: float | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.name = name
         self.celery_queue = celery_queue
-        self.lease_seconds = lease_seconds
+        self.lease_seconds = lease_seconds if lease_seconds is not None else settings.KUBEVIZ_WORKQUEUE_LEASE
         self._task: Dispatcher = task if task is not None else (_default_dispatcher or process)
         self._redis = client if client is not None else _client_for(settings.REDIS_URL)
         self._clock = clock
@@ -373,7 +374,7 @@ class Registration:
 
     reconcile: Reconcile
     celery_queue: str | None = None
-    lease_seconds: float = LEASE_SECONDS
+    lease_seconds: float | None = None
 
     def queue(self, name: str) -> WorkQueue:
         """Build the queue this registration describes."""
@@ -389,7 +390,7 @@ def register(
     fn: Reconcile,
     *,
     celery_queue: str | None = None,
-    lease_seconds: float = LEASE_SECONDS,
+    lease_seconds: float | None = None,
 ) -> WorkQueue:
     """Make ``fn`` the reconcile function of ``queue_name`` and return the queue."""
     REGISTRY[queue_name] = Registration(fn, celery_queue=celery_queue, lease_seconds=lease_seconds)
