@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
@@ -34,7 +35,7 @@ from kubeviz.client.rest import NODES, PODS, APIStatusError, Client, PatchType
 from kubeviz.client.sharedcache import CacheWriter, SharedCache, default_redis
 from kubeviz.client.workqueue import WorkQueue
 from kubeviz.scheduler import results
-from kubeviz.scheduler.framework.runner import fit_error_message, schedule_one
+from kubeviz.scheduler.framework.runner import Result, fit_error_message, schedule_one
 from kubeviz.scheduler.framework.types import NodeInfo, build_node_infos
 from kubeviz.scheduler.plugins.registry import DEFAULT_REGISTRY
 from kubeviz.scheduler.queue import SchedulingQueue
@@ -48,6 +49,9 @@ SCHEDULE_KEY = "schedule"
 BATCH_SECONDS = 2.0
 POP_SIZE = 16
 ASSUMED_TTL = 30.0
+RESYNC_SECONDS = 30.0
+#: Bindings in flight at once while the next cycles run.
+BIND_WORKERS = 8
 
 
 def _spec(obj: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -171,12 +175,15 @@ def schedule(qkey: str) -> None:
     client, events = _clients(cluster)
     scheduler = Cycle(cluster=cluster, cache=cache, queue=queue, client=client, events=events)
     deadline = time.monotonic() + BATCH_SECONDS
-    while time.monotonic() < deadline:
-        keys = queue.pop(POP_SIZE)
-        if not keys:
-            break
-        for key in keys:
-            scheduler.schedule_pod(key)
+    try:
+        while time.monotonic() < deadline:
+            keys = queue.pop(POP_SIZE)
+            if not keys:
+                break
+            for key in keys:
+                scheduler.schedule_pod(key)
+    finally:
+        scheduler.finish()
     if queue.lengths()["active"]:
         wake.add(qkey)
     else:
@@ -207,6 +214,8 @@ class Cycle:
         self.assumed = {k.decode(): v.decode() for k, v in self.redis.hgetall(_assumed_key(cluster)).items()}
         self.node_infos = self._snapshot()
         self.by_name: dict[str, NodeInfo] = {ni.name: ni for ni in self.node_infos}
+        self._binder = ThreadPoolExecutor(max_workers=BIND_WORKERS, thread_name_prefix="bind")
+        self.binds: list[Future[None]] = []
 
     def _snapshot(self) -> list[NodeInfo]:
         nodes = self.cache.lister(NODES).list()
@@ -219,6 +228,7 @@ class Cycle:
         return build_node_infos(nodes, pods)
 
     def schedule_pod(self, key: str) -> None:
+        """Run one scheduling cycle; on success assume the pod and hand its binding to the pool."""
         namespace, _, name = key.partition("/")
         pod = self.pods.get(namespace, name)
         if pod is None or not is_pending(pod):
@@ -232,38 +242,45 @@ class Cycle:
         if result.selected is None:
             message = fit_error_message(result, len(self.node_infos))
             self.queue.park_unschedulable(key)
-            results.record(
-                self.cluster,
-                results.decision(result, pod=pod, at=now, message=message, attempt=attempt, bound=False),
-            )
+            self._record(result, pod=pod, at=now, message=message, attempt=attempt, bound=False)
             self.events.warning(pod, "FailedScheduling", message)
             self._mark_unschedulable(pod, message, now)
             return
         node = result.selected
+        # Assume first, so the next cycle counts this pod on its node while the bind is in flight.
+        self.assumed[key] = node
+        self.redis.hset(_assumed_key(self.cluster), key, node)
+        self.by_name[node].add_pod({**pod, "spec": {**_spec(pod), "nodeName": node}})
+        self.binds.append(self._binder.submit(self._bind, key, pod, node, result, now, attempt))
+
+    def _bind(self, key: str, pod: Obj, node: str, result: Result, now: datetime, attempt: int) -> None:
+        """The binding cycle (upstream runs it in a goroutine too): bind, then record and tell."""
+        namespace, name = _meta(pod)["namespace"], _meta(pod)["name"]
         try:
             self.client.bind(namespace=namespace, pod=name, node=node, uid=_meta(pod).get("uid"))
         except APIStatusError as exc:
+            self.redis.hdel(_assumed_key(self.cluster), key)
             if exc.is_not_found() or exc.is_conflict():
                 self.queue.delete(key)  # gone, or bound by someone else meanwhile
             else:
                 self.queue.back_off(key)
             message = f"Binding rejected: {exc.message}"
-            results.record(
-                self.cluster,
-                results.decision(result, pod=pod, at=now, message=message, attempt=attempt, bound=False),
-            )
+            self._record(result, pod=pod, at=now, message=message, attempt=attempt, bound=False)
             return
-        self.redis.hset(_assumed_key(self.cluster), key, node)
-        self.redis.expire(_assumed_key(self.cluster), int(ASSUMED_TTL))
-        self.assumed[key] = node
-        self.by_name[node].add_pod({**pod, "spec": {**_spec(pod), "nodeName": node}})
         self.queue.done(key)
         message = f"Successfully assigned {namespace}/{name} to {node}"
-        results.record(
-            self.cluster,
-            results.decision(result, pod=pod, at=now, message=message, attempt=attempt, bound=True),
-        )
+        self._record(result, pod=pod, at=now, message=message, attempt=attempt, bound=True)
         self.events.normal(pod, "Scheduled", message)
+
+    def _record(self, result: Result, **fields: Any) -> None:
+        results.record(self.cluster, results.decision(result, **fields))
+
+    def finish(self) -> None:
+        """Wait for every binding in flight."""
+        for future in self.binds:
+            future.result()
+        self.binds.clear()
+        self._binder.shutdown(wait=True)
 
     def _mark_unschedulable(self, pod: Obj, message: str, now: datetime) -> None:
         for cond in (pod.get("status") or {}).get("conditions") or []:

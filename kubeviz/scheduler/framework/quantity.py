@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import re
 from fractions import Fraction
+from functools import lru_cache
 
 _BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
 _DECIMAL = {
@@ -40,11 +41,16 @@ def parse(text: str | int | float) -> Fraction:
     return number * (_BINARY.get(suffix) or _DECIMAL[suffix])
 
 
+@lru_cache(maxsize=4096)
 def value(text: str | int | float) -> int:
-    """Return a quantity as a whole number of units, rounded up (``Quantity.Value``)."""
+    """Return a quantity as a whole number of units, rounded up (``Quantity.Value``).
+
+    Cached: a scheduling cycle reads the same few request strings once per node.
+    """
     return math.ceil(parse(text))
 
 
+@lru_cache(maxsize=4096)
 def milli_value(text: str | int | float) -> int:
     """Return a quantity in thousandths, rounded up (``Quantity.MilliValue``): cpu in millicores."""
     return math.ceil(parse(text) * 1000)

@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 
 from kubeviz.scheduler.framework.interface import CycleState, FilterPlugin, Registry
 from kubeviz.scheduler.framework.types import Code, NodeInfo, Obj, Status
@@ -68,8 +69,17 @@ def run_filters(
     out = {}
     for plugin in filters:
         status = plugin.filter(pod, node, state=state)
-        out[plugin.NAME] = Status(code=status.code, reasons=status.reasons, plugin=plugin.NAME)
+        if status.is_success():
+            out[plugin.NAME] = _passed(plugin.NAME)
+        else:
+            out[plugin.NAME] = Status(code=status.code, reasons=status.reasons, plugin=plugin.NAME)
     return out
+
+
+@cache
+def _passed(plugin: str) -> Status:
+    """Return the (shared, frozen) success verdict of one plugin."""
+    return Status(plugin=plugin)
 
 
 def first_failure(verdicts: dict[str, Status]) -> Status | None:

@@ -180,6 +180,10 @@ class NodeInfo:
     requested: Resources = field(default_factory=Resources)
     non_zero_requested: Resources = field(default_factory=Resources)
     allocatable: Resources = field(default_factory=Resources)
+    #: The pods with required anti-affinity terms (upstream's ``PodsWithRequiredAntiAffinity``):
+    #: every incoming pod must respect them, so InterPodAffinity looks at these alone when the
+    #: incoming pod has no terms of its own.
+    anti_affinity_pods: list[Obj] = field(default_factory=list)
 
     @classmethod
     def build(cls, node: Obj, pods: Iterable[Obj] = ()) -> NodeInfo:
@@ -192,6 +196,9 @@ class NodeInfo:
     def add_pod(self, pod: Obj) -> None:
         """Account for one more pod on this node."""
         self.pods.append(pod)
+        affinity = (pod.get("spec") or {}).get("affinity") or {}
+        if (affinity.get("podAntiAffinity") or {}).get("requiredDuringSchedulingIgnoredDuringExecution"):
+            self.anti_affinity_pods.append(pod)
         self.requested.add(pod_requests(pod))
         self.non_zero_requested.add(pod_requests(pod, non_zero=True))
 

@@ -91,13 +91,15 @@ def count_pairs(pod: Obj, nodes: Sequence[NodeInfo]) -> _Counts:
     affinity, anti = terms(pod, "podAffinity"), terms(pod, "podAntiAffinity")
     out = _Counts({}, {}, {})
     for node in nodes:
-        for existing in node.pods:
-            if affinity and all(t.matches(existing) for t in affinity):
-                for t in affinity:
-                    _bump(out.affinity, node, t.topology_key)
-            for t in anti:
-                if t.matches(existing):
-                    _bump(out.anti_affinity, node, t.topology_key)
+        if affinity or anti:
+            for existing in node.pods:
+                if affinity and all(t.matches(existing) for t in affinity):
+                    for t in affinity:
+                        _bump(out.affinity, node, t.topology_key)
+                for t in anti:
+                    if t.matches(existing):
+                        _bump(out.anti_affinity, node, t.topology_key)
+        for existing in node.anti_affinity_pods:
             for t in terms(existing, "podAntiAffinity"):
                 if t.matches(pod):
                     _bump(out.existing_anti_affinity, node, t.topology_key)
@@ -113,7 +115,7 @@ class InterPodAffinity(FilterPlugin):
         """Fail a node that breaks the pod's affinity, its anti-affinity, or another pod's."""
         counts = state.memo(f"{NAME}/counts", lambda: count_pairs(pod, state.all_nodes))
         labels = node.labels
-        affinity = terms(pod, "podAffinity")
+        affinity = state.memo(f"{NAME}/affinity", lambda: terms(pod, "podAffinity"))
         if affinity:
             if not all(t.topology_key in labels for t in affinity):
                 return Status.unschedulable(REASON_AFFINITY, resolvable=False)
@@ -123,7 +125,7 @@ class InterPodAffinity(FilterPlugin):
             first_of_group = not counts.affinity and all(t.matches(pod) for t in affinity)
             if not found and not first_of_group:
                 return Status.unschedulable(REASON_AFFINITY, resolvable=False)
-        for t in terms(pod, "podAntiAffinity"):
+        for t in state.memo(f"{NAME}/anti-affinity", lambda: terms(pod, "podAntiAffinity")):
             if t.topology_key in labels and counts.anti_affinity.get(
                 (t.topology_key, labels[t.topology_key]), 0
             ):

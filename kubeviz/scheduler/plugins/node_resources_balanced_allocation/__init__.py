@@ -36,11 +36,11 @@ class NodeResourcesBalancedAllocation(ScorePlugin):
 
     def skip(self, pod: Obj, *, state: CycleState) -> bool:
         """Sit out best-effort pods (no requests at all)."""
-        return pod_requests(pod).is_zero()
+        return state.memo("requests", lambda: pod_requests(pod)).is_zero()
 
     def score(self, pod: Obj, node: NodeInfo, *, state: CycleState) -> int:
         """Return the balance score of cpu and memory after placing the pod."""
         after = node.requested.copy()
-        after.add(pod_requests(pod))
+        after.add(state.memo("requests", lambda: pod_requests(pod)))
         pairs = ((after.milli_cpu, node.allocatable.milli_cpu), (after.memory, node.allocatable.memory))
         return balanced_score([min(used / cap, 1.0) for used, cap in pairs if cap])

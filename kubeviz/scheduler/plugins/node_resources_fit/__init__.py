@@ -35,13 +35,13 @@ def _amounts(r: Resources) -> dict[str, int]:
     return {"cpu": r.milli_cpu, "memory": r.memory, "ephemeral-storage": r.ephemeral_storage, **r.scalars}
 
 
-def fits(pod: Obj, node: NodeInfo) -> Status:
+def fits(pod: Obj, node: NodeInfo, *, request: Resources | None = None) -> Status:
     """Return the fit verdict of ``pod`` on ``node`` with every shortfall as a reason."""
     reasons: list[str] = []
     unresolvable = False
     if len(node.pods) + 1 > node.allocatable.allowed_pods:
         reasons.append(REASON_TOO_MANY_PODS)
-    request = pod_requests(pod)
+    request = pod_requests(pod) if request is None else request
     allocatable, requested = _amounts(node.allocatable), _amounts(node.requested)
     for name, amount in _amounts(request).items():
         free = allocatable.get(name, 0) - requested.get(name, 0)
@@ -67,12 +67,12 @@ class NodeResourcesFit(FilterPlugin, ScorePlugin):
 
     def filter(self, pod: Obj, node: NodeInfo, *, state: CycleState) -> Status:
         """Fail a node without room for the pod, naming every short resource."""
-        return fits(pod, node)
+        return fits(pod, node, request=state.memo("requests", lambda: pod_requests(pod)))
 
     def score(self, pod: Obj, node: NodeInfo, *, state: CycleState) -> int:
         """Return the weighted average of the per-resource free fractions, 0..100."""
         after = node.non_zero_requested.copy()
-        after.add(pod_requests(pod, non_zero=True))
+        after.add(state.memo("requests:non-zero", lambda: pod_requests(pod, non_zero=True)))
         requested, allocatable = _amounts(after), _amounts(node.allocatable)
         total = weights = 0
         for name, weight in SCORING_RESOURCES:
