@@ -40,6 +40,7 @@ test: setup tools lint
 
 bench: setup
 	$(BIN)/python -m tests.bench
+	$(BIN)/python -m tests.bench_controlplane
 
 clean:
 	rm -rf $(VENV) var

@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 
 from kubeviz.controllers.replicaset.helpers import (
-    Expectations,
     calculate_status,
     get_pods_to_delete,
     is_pod_active,
@@ -267,48 +266,3 @@ def test_calculate_status_keeps_then_clears_replica_failure() -> None:
     assert kept["conditions"] == [old]
     cleared = calculate_status(rs(conditions=[old]), [], now=NOW)
     assert "conditions" not in cleared
-
-
-# --- expectations -----------------------------------------------------------------------------
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-def test_expectations_lifecycle() -> None:
-    clock = Clock()
-    exp = Expectations(clock)
-    assert exp.satisfied("ns/web")  # nothing recorded
-    exp.expect_creations("ns/web", 2)
-    assert not exp.satisfied("ns/web")
-    exp.creation_observed("ns/web")
-    assert not exp.satisfied("ns/web")
-    exp.creation_observed("ns/web")
-    assert exp.satisfied("ns/web")
-    exp.expect_deletions("ns/web", 1)
-    assert exp.pending("ns/web") == (0, 1)
-    exp.deletion_observed("ns/web")
-    assert exp.satisfied("ns/web")
-    exp.delete("ns/web")
-    assert exp.pending("ns/web") is None
-
-
-@pytest.mark.parametrize(("elapsed", "satisfied"), [(299, False), (300, False), (301, True)])
-def test_expectations_expire_after_five_minutes(elapsed: int, satisfied: bool) -> None:
-    clock = Clock()
-    exp = Expectations(clock)
-    exp.expect_creations("ns/web", 3)
-    clock.now = NOW + timedelta(seconds=elapsed)
-    assert exp.satisfied("ns/web") is satisfied
-
-
-def test_expectations_lowering_unknown_key_is_a_no_op() -> None:
-    exp = Expectations(Clock())
-    exp.creation_observed("ns/other")
-    exp.lower("ns/other", add=1, delete=1)
-    assert exp.pending("ns/other") is None

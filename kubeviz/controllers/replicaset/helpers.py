@@ -3,7 +3,7 @@
 Mirrors ``pkg/controller/replicaset/replica_set.go`` (``slowStartBatch``, ``getPodsToDelete``),
 ``replica_set_utils.go`` (``calculateStatus``), the pod predicates of ``pkg/api/v1/pod``, and
 from ``pkg/controller/controller_utils.go`` the deletion ranking (``ActivePodsWithRanks``)
-and ``ControllerExpectations``.
+(expectations live in ``kubeviz/controllers/expectations.py``, in Redis).
 
 What is simplified:
 
@@ -11,8 +11,6 @@ What is simplified:
   runs to its end before failures are looked at, as upstream.
 * Feature gates are taken at their v1.36 defaults: pod deletion cost and logarithmic
   scale-down are on.
-* ``Expectations`` counts creations and deletions; it does not track the UIDs of pods being
-  deleted (upstream's ``UIDTrackingControllerExpectations``).
 """
 
 from __future__ import annotations
@@ -291,73 +289,3 @@ def _condition(kind: str, status: str, reason: str, message: str, now: datetime)
         "reason": reason,
         "message": message,
     }
-
-
-# --- expectations -----------------------------------------------------------------------------
-
-
-@dataclass
-class _Expected:
-    add: int
-    delete: int
-    since: datetime
-
-
-class Expectations:
-    """Remember creates and deletes a controller has asked for but not yet seen in its cache.
-
-    The informer cache lags the controller's own writes.  Without expectations, a sync right
-    after creating 5 pods would see 0 and create 5 more.  A controller records what it expects
-    per key, lowers it as watch events arrive, and syncs only when the key is satisfied: every
-    expectation met, or recorded longer than 5 minutes ago (a lost event must not wedge the
-    key forever).  A key with no record is satisfied.
-    """
-
-    def __init__(self, clock: Callable[[], datetime], timeout: timedelta = EXPECTATIONS_TIMEOUT) -> None:
-        self._clock = clock
-        self._timeout = timeout
-        self._by_key: dict[str, _Expected] = {}
-
-    def expect_creations(self, key: str, adds: int) -> None:
-        """Replace the key's record with ``adds`` pending creations."""
-        self._by_key[key] = _Expected(adds, 0, self._clock())
-
-    def expect_deletions(self, key: str, dels: int) -> None:
-        """Replace the key's record with ``dels`` pending deletions."""
-        self._by_key[key] = _Expected(0, dels, self._clock())
-
-    def creation_observed(self, key: str) -> None:
-        """Lower the key's pending creations by one (a watch event showed a new pod)."""
-        self._lower(key, add=1, delete=0)
-
-    def deletion_observed(self, key: str) -> None:
-        """Lower the key's pending deletions by one (a watch event showed a pod gone)."""
-        self._lower(key, add=0, delete=1)
-
-    def lower(self, key: str, *, add: int, delete: int) -> None:
-        """Lower the key's expectations, e.g. for creations that failed and will never be seen."""
-        self._lower(key, add=add, delete=delete)
-
-    def _lower(self, key: str, *, add: int, delete: int) -> None:
-        found = self._by_key.get(key)
-        if found is not None:
-            found.add -= add
-            found.delete -= delete
-
-    def delete(self, key: str) -> None:
-        """Forget the key, e.g. when its controller object is deleted."""
-        self._by_key.pop(key, None)
-
-    def pending(self, key: str) -> tuple[int, int] | None:
-        """Return (adds, dels) still expected for the key, or ``None`` when none are recorded."""
-        found = self._by_key.get(key)
-        return None if found is None else (found.add, found.delete)
-
-    def satisfied(self, key: str) -> bool:
-        """Tell whether the controller may trust its cache for this key and sync."""
-        found = self._by_key.get(key)
-        if found is None:
-            return True
-        if found.add <= 0 and found.delete <= 0:
-            return True
-        return self._clock() - found.since > self._timeout
