@@ -137,22 +137,23 @@ class PodWatch:
 
     def _run(self) -> None:
         params = {"watch": "true", "resourceVersion": self._rv, "timeoutSeconds": "600"}
-        with httpx.Client(base_url=self.api, timeout=httpx.Timeout(30, read=None), trust_env=False) as c:
-            with c.stream("GET", f"/api/v1/namespaces/{self.namespace}/pods", params=params) as resp:
-                for line in resp.iter_lines():
-                    if self._stop.is_set():
-                        return
-                    if not line:
-                        continue
-                    now = time.time()
-                    event = orjson.loads(line)
-                    obj = event.get("object") or {}
-                    name = (obj.get("metadata") or {}).get("name")
-                    if not name:
-                        continue
-                    self.seen.setdefault(name, now)
-                    if (obj.get("spec") or {}).get("nodeName"):
-                        self.bound.setdefault(name, now)
+        client = httpx.Client(base_url=self.api, timeout=httpx.Timeout(30, read=None), trust_env=False)
+        path = f"/api/v1/namespaces/{self.namespace}/pods"
+        with client, contextlib.suppress(httpx.HTTPError), client.stream("GET", path, params=params) as resp:
+            for line in resp.iter_lines():
+                if self._stop.is_set():
+                    return
+                if not line:
+                    continue
+                now = time.time()
+                event = orjson.loads(line)
+                obj = event.get("object") or {}
+                name = (obj.get("metadata") or {}).get("name")
+                if not name:
+                    continue
+                self.seen.setdefault(name, now)
+                if (obj.get("spec") or {}).get("nodeName"):
+                    self.bound.setdefault(name, now)
 
     def wait(self, what: str, count: int, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
@@ -186,10 +187,12 @@ def in_memory_reference(node_count: int) -> tuple[float, float, float]:
     infos = build_node_infos(nodes, [])
     by_name = {i.name: i for i in infos}
     stamps = []
+    start = 0
     for i in range(PODS):
         p = pod(f"p-{i}")
         p["metadata"]["namespace"] = "default"
-        result = schedule_one(p, infos, registry=DEFAULT_REGISTRY)
+        result = schedule_one(p, infos, registry=DEFAULT_REGISTRY, start=start)
+        start = (start + result.processed) % len(infos)
         assert result.selected is not None
         by_name[result.selected].add_pod({**p, "spec": {**p["spec"], "nodeName": result.selected}})
         stamps.append(time.perf_counter())

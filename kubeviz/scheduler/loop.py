@@ -214,6 +214,7 @@ class Cycle:
         self.assumed = {k.decode(): v.decode() for k, v in self.redis.hgetall(_assumed_key(cluster)).items()}
         self.node_infos = self._snapshot()
         self.by_name: dict[str, NodeInfo] = {ni.name: ni for ni in self.node_infos}
+        self.next_start = 0
         self._binder = ThreadPoolExecutor(max_workers=BIND_WORKERS, thread_name_prefix="bind")
         self.binds: list[Future[None]] = []
 
@@ -236,7 +237,8 @@ class Cycle:
             return
         if key in self.assumed:
             return
-        result = schedule_one(pod, self.node_infos, registry=DEFAULT_REGISTRY)
+        result = schedule_one(pod, self.node_infos, registry=DEFAULT_REGISTRY, start=self.next_start)
+        self.next_start = (self.next_start + result.processed) % max(1, len(self.node_infos))
         now = datetime.now(UTC)
         attempt = int(self.redis.hget(self.queue._attempts, key) or 0) + 1
         if result.selected is None:

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from kubeviz.scheduler.framework.runner import fit_error_message, schedule_one
+from kubeviz.scheduler.framework.runner import fit_error_message, num_feasible_nodes_to_find, schedule_one
 from kubeviz.scheduler.framework.types import NodeInfo, build_node_infos
 from kubeviz.scheduler.plugins.registry import DEFAULT_REGISTRY
 from tests.scheduler.builders import node, pod
@@ -104,3 +104,19 @@ def test_preemption_candidates_are_reported() -> None:
     incoming["spec"]["priority"] = 1000
     result = schedule_one(incoming, _cluster(worker_cpu="4", busy=True), registry=DEFAULT_REGISTRY)
     assert result.preemption_candidates == ["w1", "w2", "w3"]
+
+
+@pytest.mark.parametrize(
+    ("total", "want"), [(50, 50), (99, 99), (100, 100), (500, 230), (1000, 420), (5000, 500), (10000, 500)]
+)
+def test_number_of_feasible_nodes_to_find_follows_upstream(total: int, want: int) -> None:
+    assert num_feasible_nodes_to_find(total) == want
+
+
+def test_large_clusters_stop_filtering_once_enough_nodes_fit_and_rotate_the_start() -> None:
+    infos = [NodeInfo.build(node(f"n{i:04d}")) for i in range(300)]
+    first = schedule_one(pod(cpu="1"), infos, registry=DEFAULT_REGISTRY)
+    assert first.processed == 144 and len(first.feasible) == 144  # 48% of 300 nodes
+    assert set(first.verdicts) == {f"n{i:04d}" for i in range(144)}
+    second = schedule_one(pod(cpu="1"), infos, registry=DEFAULT_REGISTRY, start=first.processed)
+    assert next(iter(second.verdicts)) == "n0144"

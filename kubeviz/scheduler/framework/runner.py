@@ -9,7 +9,10 @@ What it keeps and simplifies:
 * Every filter runs on every node so the UI can show each plugin's verdict
   (``verdicts[node][plugin]``); the *decisive* status of a node is its first failing filter in
   profile order -- the only one upstream runs far enough to see, and the one its message counts.
-* All nodes are considered (upstream samples ``percentageOfNodesToScore`` only above 100 nodes).
+* Up to 100 nodes every node is filtered.  Above that, filtering stops once enough feasible
+  nodes are found (upstream's adaptive ``percentageOfNodesToScore``: 50% minus 1% per 125
+  nodes, at least 5% and at least 100 nodes), starting where the previous cycle stopped
+  (``start``, the caller's ``nextStartNodeIndex``).  Verdicts are kept for the nodes filtered.
 * With one feasible node upstream skips scoring; so does this runner.
 * Ties on the weighted total go to the node whose name sorts first, so results replay
   identically; upstream picks uniformly at random among the tied nodes.
@@ -60,6 +63,8 @@ class Result:
     preemption_statuses: dict[str, Status] = field(default_factory=dict)
     preemption_candidates: list[str] = field(default_factory=list)
     post_filter_message: str = ""
+    #: How many nodes were filtered (the caller advances its start index by this much).
+    processed: int = 0
 
 
 def run_filters(
@@ -157,18 +162,36 @@ def _score(
     result.totals = {name: sum(s.weighted for s in per.values()) for name, per in result.scores.items()}
 
 
-def schedule_one(pod: Obj, node_infos: Sequence[NodeInfo], *, registry: Registry) -> Result:
+MIN_FEASIBLE_NODES_TO_FIND = 100
+MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND = 5
+
+
+def num_feasible_nodes_to_find(total: int, percentage: int = 0) -> int:
+    """Return how many feasible nodes a cycle looks for before it stops filtering (upstream's rule)."""
+    if total < MIN_FEASIBLE_NODES_TO_FIND:
+        return total
+    if percentage == 0:
+        percentage = max(50 - total // 125, MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND)
+    return max(total * percentage // 100, MIN_FEASIBLE_NODES_TO_FIND)
+
+
+def schedule_one(pod: Obj, node_infos: Sequence[NodeInfo], *, registry: Registry, start: int = 0) -> Result:
     """Decide where ``pod`` goes among ``node_infos``, keeping every verdict and score."""
     result = Result()
     state = CycleState(all_nodes=node_infos)
     filters = registry.filter_plugins()
     feasible = []
-    for node in node_infos:
+    want = num_feasible_nodes_to_find(len(node_infos))
+    start = start % len(node_infos) if node_infos else 0
+    for node in [*node_infos[start:], *node_infos[:start]]:
+        result.processed += 1
         verdicts = run_filters(pod, node, filters=filters, state=state)
         result.verdicts[node.name] = verdicts
         failure = first_failure(verdicts)
         if failure is None:
             feasible.append(node)
+            if len(feasible) >= want:
+                break
         else:
             result.decisive[node.name] = failure
     result.feasible = [node.name for node in feasible]
