@@ -160,6 +160,70 @@ def test_replicas_annotations() -> None:
     assert got == {"keep": "me", h.DESIRED_REPLICAS_ANNOTATION: "10", h.MAX_REPLICAS_ANNOTATION: "13"}
 
 
+def test_revision_history_drops_its_oldest_entries_past_the_limit() -> None:
+    annotations = {h.REVISION_ANNOTATION: "7", h.REVISION_HISTORY_ANNOTATION: "1,3,5"}
+    assert h.revision_annotations(annotations, 9, limit=4)[h.REVISION_HISTORY_ANNOTATION] == "5,7"
+    assert h.revision_annotations(annotations, 9)[h.REVISION_HISTORY_ANNOTATION] == "1,3,5,7"
+
+
+def annotated(d: dict[str, Any], annotations: dict[str, str]) -> dict[str, Any]:
+    return {**d, "metadata": {**d["metadata"], "annotations": annotations}}
+
+
+def test_new_replicaset_annotations_copy_the_deployments_own_and_skip_bookkeeping() -> None:
+    d = annotated(
+        deployment(10),
+        {
+            "kubernetes.io/change-cause": "image bump",
+            h.LAST_APPLIED_ANNOTATION: "{}",
+            h.REVISION_ANNOTATION: "4",
+            h.ROLLBACK_TO_ANNOTATION: "1",
+        },
+    )
+    created = h.new_replicaset_annotations(deployment=d, annotations=None, new_revision=5, exists=False)
+    assert created == {
+        "kubernetes.io/change-cause": "image bump",
+        h.REVISION_ANNOTATION: "5",
+        h.DESIRED_REPLICAS_ANNOTATION: "10",
+        h.MAX_REPLICAS_ANNOTATION: "13",
+    }
+    # An existing ReplicaSet keeps its replica annotations (a resize rewrites them) and its
+    # revision history grows when a rollback makes it new again.
+    existing = {h.REVISION_ANNOTATION: "2", h.DESIRED_REPLICAS_ANNOTATION: "3", "mine": "kept"}
+    reused = h.new_replicaset_annotations(deployment=d, annotations=existing, new_revision=5, exists=True)
+    assert reused == {
+        "kubernetes.io/change-cause": "image bump",
+        "mine": "kept",
+        h.REVISION_ANNOTATION: "5",
+        h.REVISION_HISTORY_ANNOTATION: "2",
+        h.DESIRED_REPLICAS_ANNOTATION: "3",
+    }
+
+
+def test_deployment_annotations_from_a_rollback_target() -> None:
+    d = annotated(deployment(), {h.REVISION_ANNOTATION: "4", "kubernetes.io/change-cause": "v2", "x": "y"})
+    target = rs("old", 0, rev=1)
+    target["metadata"]["annotations"]["kubernetes.io/change-cause"] = "v1"
+    assert h.deployment_annotations_from(d, target) == {
+        h.REVISION_ANNOTATION: "4",
+        "kubernetes.io/change-cause": "v1",
+    }
+
+
+@pytest.mark.parametrize(
+    ("revisions", "expected"),
+    [([], 0), ([1], 0), ([1, 2], 1), ([3, 1, 2], 2), ([2, 2], 2), ([None, 5], 0)],
+)
+def test_last_revision_is_the_one_before_the_newest(revisions: list[int | None], expected: int) -> None:
+    assert h.last_revision([rs(f"r{i}", 0, rev=r) for i, r in enumerate(revisions)]) == expected
+
+
+@pytest.mark.parametrize(("value", "expected"), [(None, None), ("", None), ("0", 0), ("3", 3), ("x", None)])
+def test_rollback_to_reads_the_deprecated_annotation(value: str | None, expected: int | None) -> None:
+    d = deployment() if value is None else annotated(deployment(), {h.ROLLBACK_TO_ANNOTATION: value})
+    assert h.rollback_to(d) == expected
+
+
 # --- scaling ----------------------------------------------------------------------------------
 
 
@@ -234,6 +298,131 @@ def test_clean_up_old_replicasets_skips_deleting_and_unobserved() -> None:
     kept = rs("k", 0, rev=4)
     # 'd' is already going and does not count; of the 4 alive, 3 are surplus; none may go.
     assert h.clean_up_old_replicasets([kept, lingering, unobserved, deleting], 1) == []
+
+
+def sized(name: str, replicas: int, *, max_replicas: int | None, created: int = 0) -> dict[str, Any]:
+    out = rs(name, replicas, created=created)
+    if max_replicas is not None:
+        out["metadata"]["annotations"] = {h.MAX_REPLICAS_ANNOTATION: str(max_replicas)}
+    return out
+
+
+@pytest.mark.parametrize(
+    ("replicas", "rss", "expected", "direction"),
+    [
+        # Upstream's TestScale cases, with no surge so max-replicas is the previous size.
+        (10, [("old", 3, 5, 0), ("new", 2, 5, 1)], {"old": 6, "new": 4}, "up"),
+        (3, [("old", 3, 5, 0), ("new", 2, 5, 1)], {"old": 2, "new": 1}, "down"),
+        (4, [("old", 1, 9, 0), ("new", 8, 9, 1)], {"new": 4, "old": 0}, "down"),
+        (10, [("a", 3, 7, 0), ("b", 2, 7, 1), ("new", 2, 7, 2)], {"a": 4, "new": 3, "b": 3}, "up"),
+        (8, [("a", 8, 13, 0), ("b", 3, 13, 1), ("new", 2, 13, 2)], {"a": 5, "b": 2, "new": 1}, "down"),
+        # Nobody's share rounds to a pod: the leftover goes to the largest, the newest on ties.
+        (4, [("a", 1, 3, 0), ("b", 1, 3, 1), ("c", 1, 3, 2)], {"c": 2, "b": 1, "a": 1}, "up"),
+        # Scaling to zero empties everything.
+        (0, [("old", 3, 5, 0), ("new", 2, 5, 1)], {"old": 0, "new": 0}, "down"),
+        # No annotation: the previous size is taken from the Deployment's status.
+        (10, [("old", 3, None, 0), ("new", 2, None, 1)], {"old": 6, "new": 4}, "up"),
+        (5, [("old", 3, 5, 0), ("new", 2, 5, 1)], {"old": 3, "new": 2}, ""),
+    ],
+)
+def test_proportional_scale(
+    replicas: int, rss: list[tuple[str, int, int | None, int]], expected: dict[str, int], direction: str
+) -> None:
+    d = deployment(replicas, surge=0, unavailable=1, status={"replicas": 5})
+    active = [sized(name, size, max_replicas=m, created=c) for name, size, m, c in rss]
+    plan = h.proportional_scale(deployment=d, active_rss=active)
+    assert plan.sizes == expected
+    assert list(plan.sizes) == list(expected)  # the order the writes go out in
+    assert plan.direction == direction
+
+
+def test_find_active_or_latest() -> None:
+    new, old_a, old_b = rs("new", 0, created=3), rs("a", 0, created=1), rs("b", 0, created=2)
+    assert h.find_active_or_latest(None, []) is None
+    assert h.find_active_or_latest(new, [old_a, old_b]) is new  # nothing active: the newest
+    assert h.find_active_or_latest(None, [old_a, old_b]) is old_b
+    busy = rs("a", 3, created=1)
+    assert h.find_active_or_latest(new, [busy, old_b]) is busy  # the only active one
+    assert h.find_active_or_latest(rs("new", 1), [busy]) is None  # mid-rollout
+
+
+def test_is_saturated_and_is_scaling_event() -> None:
+    d = deployment(3)
+    full = rs("new", 3)
+    full["metadata"]["annotations"] = {h.DESIRED_REPLICAS_ANNOTATION: "3"}
+    assert h.is_saturated(d, full)
+    assert not h.is_saturated(deployment(4), full)
+    assert not h.is_saturated(d, rs("new", 3)) and not h.is_saturated(d, None)
+    assert not h.is_scaling_event(d, [full, rs("unrecorded", 2)])
+    assert h.is_scaling_event(deployment(5), [full])
+
+
+TEMPLATE_WITH_HASH = {
+    "metadata": {"labels": {"app": "web", h.UNIQUE_LABEL_KEY: "abc"}, "annotations": {}},
+    "spec": {"containers": [{"name": "c", "image": "nginx", "env": []}]},
+}
+
+
+@pytest.mark.parametrize(
+    ("other", "equal"),
+    [
+        (TEMPLATE, True),  # the hash label, empty maps and empty lists do not count
+        ({**TEMPLATE, "metadata": {"labels": {"app": "web", h.UNIQUE_LABEL_KEY: "xyz"}}}, True),
+        ({**TEMPLATE, "metadata": {"labels": {"app": "api"}}}, False),
+        ({**TEMPLATE, "spec": {"containers": [{"name": "c", "image": "nginx:2"}]}}, False),
+    ],
+)
+def test_equal_ignore_hash(other: dict[str, Any], equal: bool) -> None:
+    assert h.equal_ignore_hash(TEMPLATE_WITH_HASH, other) is equal
+
+
+def test_find_new_replicaset_picks_the_oldest_match() -> None:
+    def with_template(name: str, template: dict[str, Any], created: int) -> dict[str, Any]:
+        out = rs(name, 1, created=created)
+        out["spec"]["template"] = template
+        return out
+
+    d = {**deployment(), "spec": {**deployment()["spec"], "template": TEMPLATE}}
+    older = with_template("older", h.with_hash(TEMPLATE, "b"), 1)
+    newer = with_template("newer", h.with_hash(TEMPLATE, "a"), 2)
+    other = with_template("other", {**TEMPLATE, "metadata": {"labels": {"app": "x"}}}, 0)
+    assert h.find_new_replicaset(d, [newer, other, older]) is older
+    assert h.find_new_replicaset(d, [other]) is None
+
+
+def test_hash_is_added_to_template_and_selector_without_touching_the_originals() -> None:
+    selector = {"matchLabels": {"app": "web"}, "matchExpressions": [{"key": "t", "operator": "Exists"}]}
+    assert h.selector_with_hash(selector, "abc") == {
+        "matchLabels": {"app": "web", h.UNIQUE_LABEL_KEY: "abc"},
+        "matchExpressions": [{"key": "t", "operator": "Exists"}],
+    }
+    assert selector["matchLabels"] == {"app": "web"}
+    assert h.with_hash(TEMPLATE, "abc")["metadata"]["labels"] == {"app": "web", h.UNIQUE_LABEL_KEY: "abc"}
+    assert h.template_without_hash(TEMPLATE_WITH_HASH)["metadata"]["labels"] == {"app": "web"}
+    assert TEMPLATE["metadata"]["labels"] == {"app": "web"}
+
+
+def pod(phase: str) -> dict[str, Any]:
+    return {"metadata": {"name": phase}, "status": {"phase": phase}}
+
+
+@pytest.mark.parametrize(
+    ("old_status_replicas", "pods", "running"),
+    [
+        (0, {}, False),
+        (1, {}, True),  # the old ReplicaSet still counts a pod
+        (0, {"old-uid": [pod("Running")]}, True),  # counted out, but not gone yet
+        (0, {"old-uid": [pod("Pending")]}, True),
+        (0, {"old-uid": [pod("Unknown")]}, True),
+        (0, {"old-uid": [pod("Succeeded"), pod("Failed")]}, False),
+        (0, {"new-uid": [pod("Running")]}, False),  # the new ReplicaSet's pods do not count
+    ],
+)
+def test_old_pods_running(old_status_replicas: int, pods: dict[str, list[Any]], running: bool) -> None:
+    new_rs = rs("new", 2)
+    new_rs["metadata"]["uid"] = "new-uid"
+    old = rs("old", 0, status_replicas=old_status_replicas)
+    assert h.old_pods_running(new_rs=new_rs, old_rss=[old], pods_by_rs=pods) is running
 
 
 # --- conditions -------------------------------------------------------------------------------
@@ -373,6 +562,58 @@ def test_sync_progress_condition_messages() -> None:
         "ProgressDeadlineExceeded",
         'Deployment "web" has timed out progressing.',
     )
+
+
+@pytest.mark.parametrize(
+    ("reason", "complete", "deadline", "expected"),
+    [
+        ("ReplicaSetUpdated", False, 600, 540.0),  # updated a minute ago: nine minutes left
+        ("ReplicaSetUpdated", False, 30, -30.0),  # already past: look again at once
+        ("ReplicaSetUpdated", True, 600, None),  # complete: nothing to watch for
+        ("ProgressDeadlineExceeded", False, 600, None),  # already reported
+        ("ReplicaSetUpdated", False, 2**31 - 1, None),  # no deadline
+        (None, False, 600, None),  # no condition to measure from
+    ],
+)
+def test_progress_check_delay(
+    reason: str | None, complete: bool, deadline: int, expected: float | None
+) -> None:
+    conditions = [progressing(reason)] if reason else []
+    d = deployment(3, status={"conditions": conditions}, deadline=deadline)
+    counts = 3 if complete else 1
+    new = {"replicas": 3, "updatedReplicas": counts, "availableReplicas": counts, "observedGeneration": 1}
+    assert h.progress_check_delay(d, new, now=NOW + timedelta(minutes=1)) == expected
+
+
+def failing(name: str, message: str) -> dict[str, Any]:
+    out = rs(name, 1)
+    out["status"]["conditions"] = [
+        {
+            "type": "ReplicaFailure",
+            "status": "True",
+            "reason": "FailedCreate",
+            "message": message,
+            "lastTransitionTime": format_time(NOW),
+        }
+    ]
+    return out
+
+
+def test_replica_failure_condition_prefers_the_new_replicaset() -> None:
+    old, new = failing("old", "old quota"), failing("new", "new quota")
+    cond = h.replica_failure_condition([old, new], new)
+    assert cond == {
+        "type": "ReplicaFailure",
+        "status": "True",
+        "reason": "FailedCreate",
+        "message": "new quota",
+        "lastUpdateTime": format_time(NOW),
+        "lastTransitionTime": format_time(NOW),
+    }
+    healthy = rs("new", 1)
+    found = h.replica_failure_condition([old, healthy], healthy)
+    assert found is not None and found["message"] == "old quota"
+    assert h.replica_failure_condition([healthy], healthy) is None
 
 
 # --- status -----------------------------------------------------------------------------------

@@ -1,9 +1,10 @@
 """Pure arithmetic of the Deployment controller.
 
 Mirrors ``pkg/controller/deployment/util/deployment_util.go`` (hash, fenceposts, revisions,
-annotations, conditions, ``NewRSNewReplicas``), ``rolling.go`` (the old-ReplicaSet scale-down
-budget), ``progress.go`` (the Progressing condition) and ``sync.go`` (``calculateStatus``,
-``cleanupDeployment``).
+annotations, conditions, ``NewRSNewReplicas``, ``FindNewReplicaSet``, ``EqualIgnoreHash``,
+the proportions of a resize), ``rolling.go`` (the old-ReplicaSet scale-down budget),
+``recreate.go`` (``oldPodsRunning``), ``progress.go`` (the Progressing condition, the deadline
+requeue) and ``sync.go`` (``calculateStatus``, ``cleanupDeployment``, ``scale``).
 
 What is simplified:
 
@@ -33,6 +34,22 @@ REVISION_ANNOTATION = "deployment.kubernetes.io/revision"
 REVISION_HISTORY_ANNOTATION = "deployment.kubernetes.io/revision-history"
 DESIRED_REPLICAS_ANNOTATION = "deployment.kubernetes.io/desired-replicas"
 MAX_REPLICAS_ANNOTATION = "deployment.kubernetes.io/max-replicas"
+ROLLBACK_TO_ANNOTATION = "deprecated.deployment.rollback.to"
+LAST_APPLIED_ANNOTATION = "kubectl.kubernetes.io/last-applied-configuration"
+#: Annotations a Deployment keeps for itself instead of passing them to its ReplicaSets.
+ANNOTATIONS_TO_SKIP = frozenset(
+    {
+        LAST_APPLIED_ANNOTATION,
+        REVISION_ANNOTATION,
+        REVISION_HISTORY_ANNOTATION,
+        DESIRED_REPLICAS_ANNOTATION,
+        MAX_REPLICAS_ANNOTATION,
+        ROLLBACK_TO_ANNOTATION,
+    }
+)
+UNIQUE_LABEL_KEY = "pod-template-hash"
+#: The revision-history annotation drops its oldest entries beyond this many characters.
+MAX_REVISION_HISTORY_CHARS = 2000
 DEFAULT_PROGRESS_DEADLINE_SECONDS = 600
 _NO_DEADLINE = 2**31 - 1  # progressDeadlineSeconds at MaxInt32 means 'never time out'
 SAFE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
@@ -49,6 +66,9 @@ TIMED_OUT = "ProgressDeadlineExceeded"
 FAILED_RS_CREATE = "ReplicaSetCreateError"
 PAUSED = "DeploymentPaused"
 RESUMED = "DeploymentResumed"
+ROLLBACK_DONE = "DeploymentRollback"
+ROLLBACK_REVISION_NOT_FOUND = "DeploymentRollbackRevisionNotFound"
+ROLLBACK_TEMPLATE_UNCHANGED = "DeploymentRollbackTemplateUnchanged"
 MIN_AVAILABLE = "MinimumReplicasAvailable"
 MIN_UNAVAILABLE = "MinimumReplicasUnavailable"
 
@@ -188,12 +208,15 @@ def max_revision(rs_list: Iterable[Obj]) -> int:
     return max((revision(rs) for rs in rs_list), default=0)
 
 
-def revision_annotations(annotations: Mapping[str, str] | None, new_revision: int) -> dict[str, str]:
+def revision_annotations(
+    annotations: Mapping[str, str] | None, new_revision: int, *, limit: int = MAX_REVISION_HISTORY_CHARS
+) -> dict[str, str]:
     """Return annotations carrying ``new_revision``, remembering a replaced one in the history.
 
     A rollback re-uses an old ReplicaSet, which then jumps to the newest revision; the
-    revisions it had before are kept, comma-separated, in the revision-history annotation.
-    Revisions only move forward.
+    revisions it had before are kept, comma-separated, in the revision-history annotation,
+    whose oldest entries are dropped to stay within ``limit`` characters.  Revisions only
+    move forward.
     """
     out = dict(annotations or {})
     old = out.get(REVISION_ANNOTATION)
@@ -205,9 +228,98 @@ def revision_annotations(annotations: Mapping[str, str] | None, new_revision: in
         return out
     if old:
         history = [h for h in out.get(REVISION_HISTORY_ANNOTATION, "").split(",") if h]
+        while history and len(",".join([*history, old])) > limit:
+            history.pop(0)
         out[REVISION_HISTORY_ANNOTATION] = ",".join([*history, old])
     out[REVISION_ANNOTATION] = str(new_revision)
     return out
+
+
+def copy_deployment_annotations(deployment: Obj, annotations: Mapping[str, str] | None) -> dict[str, str]:
+    """Return a ReplicaSet's annotations with the Deployment's own ones copied over them.
+
+    Users annotate the Deployment (``kubernetes.io/change-cause`` for one); each ReplicaSet
+    keeps a copy, so the rollout history shows what each revision was for.  The Deployment's
+    bookkeeping annotations are not copied, and nothing is ever removed.
+    """
+    out = dict(annotations or {})
+    for key, value in (_meta(deployment).get("annotations") or {}).items():
+        if key not in ANNOTATIONS_TO_SKIP:
+            out[key] = value
+    return out
+
+
+def new_replicaset_annotations(
+    *, deployment: Obj, annotations: Mapping[str, str] | None, new_revision: int, exists: bool
+) -> dict[str, str]:
+    """Return the annotations the Deployment's new ReplicaSet should carry.
+
+    The Deployment's annotations are copied, the revision moves forward to ``new_revision``,
+    and a ReplicaSet about to be created also records the replica counts it is sized for.
+    """
+    out = revision_annotations(copy_deployment_annotations(deployment, annotations), new_revision)
+    return out if exists else replicas_annotations(out, deployment)
+
+
+def deployment_annotations_from(deployment: Obj, rs: Obj) -> dict[str, str]:
+    """Return the annotations a Deployment gets when it rolls back to ``rs``'s template.
+
+    The Deployment keeps its bookkeeping annotations and takes the ReplicaSet's others, so
+    the change-cause of the restored revision comes back with it.
+    """
+    own = _meta(deployment).get("annotations") or {}
+    out = {k: v for k, v in own.items() if k in ANNOTATIONS_TO_SKIP}
+    for key, value in (_meta(rs).get("annotations") or {}).items():
+        if key not in ANNOTATIONS_TO_SKIP:
+            out[key] = value
+    return out
+
+
+def last_revision(rs_list: Iterable[Obj]) -> int:
+    """Return the second-highest revision: the one before the current, 0 if there is none."""
+    top, second = 0, 0
+    for rs in rs_list:
+        value = revision(rs)
+        if value >= top:
+            top, second = value, top
+        elif value > second:
+            second = value
+    return second
+
+
+def rollback_to(deployment: Obj) -> int | None:
+    """Return the revision a (deprecated) rollback annotation asks for, or None.
+
+    apps/v1 dropped ``spec.rollbackTo``; the annotation carries it for old clients.  An
+    unparsable value is ignored, as upstream does.
+    """
+    raw = (_meta(deployment).get("annotations") or {}).get(ROLLBACK_TO_ANNOTATION)
+    if not raw:
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        return None
+
+
+def _annotation_int(rs: Obj, key: str) -> int | None:
+    raw = (_meta(rs).get("annotations") or {}).get(key)
+    try:
+        return int(raw) if raw is not None else None
+    except ValueError:
+        return None
+
+
+def desired_replicas_of(rs: Obj) -> int | None:
+    """Return the Deployment size a ReplicaSet was last sized for, or None if unrecorded."""
+    return _annotation_int(rs, DESIRED_REPLICAS_ANNOTATION)
+
+
+def replicas_annotations_need_update(rs: Obj, deployment: Obj) -> bool:
+    """Tell whether a ReplicaSet's desired/max-replicas annotations are out of date."""
+    wanted = replicas_annotations(None, deployment)
+    have = _meta(rs).get("annotations") or {}
+    return any(have.get(k) != v for k, v in wanted.items())
 
 
 def replicas_annotations(annotations: Mapping[str, str] | None, deployment: Obj) -> dict[str, str]:
@@ -340,6 +452,184 @@ def clean_up_old_replicasets(old_rss: list[Obj], revision_history_limit: int | N
         and _replicas(rs) == 0
         and int(_meta(rs).get("generation") or 0) <= int(_status(rs).get("observedGeneration") or 0)
     ]
+
+
+def _newest_first_on_ties(rs_list: list[Obj], *, newer_first: bool) -> list[Obj]:
+    """Sort largest first; equal sizes go newest first when scaling up, oldest first when down."""
+    ordered = _by_creation(rs_list)
+    if newer_first:
+        ordered.reverse()
+    return sorted(ordered, key=_replicas, reverse=True)  # sorted() is stable: ties keep that order
+
+
+def active_replicasets(rs_list: Iterable[Obj | None]) -> list[Obj]:
+    """Return the ReplicaSets that want pods (``spec.replicas`` above zero)."""
+    return [rs for rs in rs_list if rs is not None and _replicas(rs) > 0]
+
+
+def find_active_or_latest(new_rs: Obj | None, old_rss: list[Obj]) -> Obj | None:
+    """Return the only ReplicaSet that wants pods, the newest one if none does, else None.
+
+    With a single active ReplicaSet no rollout is under way, so a resize goes to it whole.
+    """
+    if new_rs is None and not old_rss:
+        return None
+    newest_old = list(reversed(_by_creation(old_rss)))
+    alive = active_replicasets([*newest_old, new_rs])
+    if len(alive) == 1:
+        return alive[0]
+    if not alive:
+        return new_rs if new_rs is not None else newest_old[0]
+    return None
+
+
+def is_saturated(deployment: Obj, rs: Obj | None) -> bool:
+    """Tell whether ``rs`` is sized for, and runs, exactly the Deployment's replicas."""
+    if rs is None:
+        return False
+    desired = _replicas(deployment)
+    return (
+        desired_replicas_of(rs) == desired
+        and _replicas(rs) == desired
+        and int(_status(rs).get("availableReplicas") or 0) == desired
+    )
+
+
+def is_scaling_event(deployment: Obj, active_rss: Iterable[Obj]) -> bool:
+    """Tell whether ``spec.replicas`` changed since the active ReplicaSets were last sized.
+
+    Each ReplicaSet records the Deployment size it was sized for; a different size now means
+    the user resized the Deployment, which is handled before (and apart from) any rollout.
+    """
+    desired = _replicas(deployment)
+    for rs in active_rss:
+        recorded = desired_replicas_of(rs)
+        if recorded is not None and recorded != desired:
+            return True
+    return False
+
+
+def _proportion(rs: Obj, deployment: Obj, *, to_add: int, added: int) -> int:
+    """Return this ReplicaSet's share of a resize, never beyond what is left to hand out."""
+    size = _replicas(rs)
+    if size == 0 or to_add == 0 or to_add == added:
+        return 0
+    desired = _replicas(deployment)
+    if desired == 0:
+        fraction = -size
+    else:
+        ceiling = desired + max_surge(deployment)
+        before = _annotation_int(rs, MAX_REPLICAS_ANNOTATION)
+        if not before:
+            # Edited by hand: fall back to the current total, which keeps the result in bounds.
+            before = int(_status(deployment).get("replicas") or 0)
+        fraction = (math.floor(size * ceiling / before + 0.5) - size) if before else 0
+    allowed = to_add - added
+    return min(fraction, allowed) if to_add > 0 else max(fraction, allowed)
+
+
+@dataclass(frozen=True)
+class ProportionalScale:
+    """Where a resize in mid-rollout sends each ReplicaSet, and which way it goes."""
+
+    sizes: dict[str, int] = field(default_factory=dict)
+    direction: str = ""  # "up", "down" or "" when the total is already right
+
+
+def proportional_scale(*, deployment: Obj, active_rss: list[Obj]) -> ProportionalScale:
+    """Spread a resize over several active ReplicaSets in proportion to their sizes.
+
+    The total may reach ``replicas + maxSurge``.  Each ReplicaSet gets its share of the
+    difference, scaled from the maximum it was last sized for (its max-replicas annotation);
+    rounding leftovers go to the largest one.  Scaling up, equal sizes favour the newer
+    ReplicaSet; scaling down, the older one shrinks first.
+    """
+    desired = _replicas(deployment)
+    allowed = desired + max_surge(deployment) if desired > 0 else 0
+    to_add = allowed - _spec_total(active_rss)
+    if to_add == 0:
+        return ProportionalScale({_meta(rs).get("name", ""): _replicas(rs) for rs in active_rss})
+    ordered = _newest_first_on_ties(active_rss, newer_first=to_add > 0)
+    sizes: dict[str, int] = {}
+    added = 0
+    for rs in ordered:
+        share = _proportion(rs, deployment, to_add=to_add, added=added)
+        sizes[_meta(rs).get("name", "")] = _replicas(rs) + share
+        added += share
+    largest = _meta(ordered[0]).get("name", "")
+    sizes[largest] = max(sizes[largest] + to_add - added, 0)
+    return ProportionalScale(sizes, "up" if to_add > 0 else "down")
+
+
+# --- finding the ReplicaSets ------------------------------------------------------------------
+
+
+def _without_empties(value: Any) -> Any:
+    """Drop empty maps, empty lists and nulls, which Go's semantic equality treats as unset."""
+    if isinstance(value, Mapping):
+        cleaned = {k: _without_empties(v) for k, v in value.items()}
+        return {k: v for k, v in cleaned.items() if v not in (None, {}, [])}
+    if isinstance(value, list):
+        return [_without_empties(v) for v in value]
+    return value
+
+
+def template_without_hash(template: Obj) -> dict[str, Any]:
+    """Return a pod template without its ``pod-template-hash`` label."""
+    out = json.loads(json.dumps(template))
+    labels = (out.get("metadata") or {}).get("labels")
+    if labels:
+        labels.pop(UNIQUE_LABEL_KEY, None)
+    return out
+
+
+def equal_ignore_hash(a: Obj, b: Obj) -> bool:
+    """Tell whether two pod templates are the same apart from the ``pod-template-hash`` label."""
+    return _without_empties(template_without_hash(a)) == _without_empties(template_without_hash(b))
+
+
+def find_new_replicaset(deployment: Obj, rs_list: Iterable[Obj]) -> Obj | None:
+    """Return the oldest ReplicaSet whose template is the Deployment's, or None."""
+    template = _spec(deployment).get("template") or {}
+    for rs in _by_creation(rs_list):
+        if equal_ignore_hash(_spec(rs).get("template") or {}, template):
+            return rs
+    return None
+
+
+def with_hash(template: Obj, pod_template_hash: str) -> dict[str, Any]:
+    """Return a pod template whose labels carry ``pod-template-hash``."""
+    out = json.loads(json.dumps(template))
+    meta = out.setdefault("metadata", {})
+    meta["labels"] = {**(meta.get("labels") or {}), UNIQUE_LABEL_KEY: pod_template_hash}
+    return out
+
+
+def selector_with_hash(selector: Obj | None, pod_template_hash: str) -> dict[str, Any]:
+    """Return a label selector that also requires ``pod-template-hash``.
+
+    It keeps the ReplicaSets of one Deployment from claiming each other's pods.
+    """
+    out = json.loads(json.dumps(selector or {}))
+    out["matchLabels"] = {**(out.get("matchLabels") or {}), UNIQUE_LABEL_KEY: pod_template_hash}
+    return out
+
+
+def old_pods_running(*, new_rs: Obj | None, old_rss: list[Obj], pods_by_rs: Mapping[str, list[Obj]]) -> bool:
+    """Tell whether any pod of an old ReplicaSet may still be running.
+
+    Recreate promises that old and new pods never run together, so it waits until old
+    ReplicaSets report no pods and no pod of theirs is left outside a terminal phase.
+    """
+    if sum(int(_status(rs).get("replicas") or 0) for rs in old_rss) > 0:
+        return True
+    new_uid = _meta(new_rs).get("uid") if new_rs is not None else None
+    for uid, pods in pods_by_rs.items():
+        if uid == new_uid:
+            continue
+        if any((p.get("status") or {}).get("phase") not in ("Failed", "Succeeded") for p in pods):
+            return True
+    return False
 
 
 # --- conditions -------------------------------------------------------------------------------
@@ -494,6 +784,44 @@ def sync_progress_condition(
         msg = f'{kind} "{name}" has timed out progressing.'
         return set_condition(status, new_condition(PROGRESSING, "False", TIMED_OUT, msg, now=now))
     return dict(status)
+
+
+def progress_check_delay(deployment: Obj, status: Obj, *, now: datetime) -> float | None:
+    """Return seconds until a stalled rollout's deadline passes, or None if nothing to check.
+
+    A rollout that shows no progress is looked at again once its deadline has passed, so it
+    is marked ProgressDeadlineExceeded without waiting for some unrelated event.
+    """
+    current = get_condition(_status(deployment), PROGRESSING)
+    if not has_progress_deadline(deployment) or current is None:
+        return None
+    if deployment_complete(deployment, status) or current.get("reason") == TIMED_OUT:
+        return None
+    since = parse_time(current.get("lastUpdateTime"))
+    if since is None:
+        return None
+    deadline = int(_spec(deployment).get("progressDeadlineSeconds", DEFAULT_PROGRESS_DEADLINE_SECONDS))
+    return (since + timedelta(seconds=deadline) - now).total_seconds()
+
+
+def replica_failure_condition(all_rss: Iterable[Obj | None], new_rs: Obj | None) -> dict[str, Any] | None:
+    """Return the ReplicaFailure condition to copy from a ReplicaSet, the new one's first."""
+    for group in ([new_rs], list(all_rss)):
+        for rs in group:
+            if rs is None:
+                continue
+            for cond in _status(rs).get("conditions") or []:
+                if cond.get("type") == REPLICA_FAILURE:
+                    stamp = cond.get("lastTransitionTime")
+                    return {
+                        "type": REPLICA_FAILURE,
+                        "status": cond.get("status"),
+                        "lastUpdateTime": stamp,
+                        "lastTransitionTime": stamp,
+                        "reason": cond.get("reason"),
+                        "message": cond.get("message"),
+                    }
+    return None
 
 
 # --- status -----------------------------------------------------------------------------------
