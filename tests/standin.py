@@ -24,7 +24,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from kubeviz.client import LEASES, NODES, PODS, APIStatusError, Client, Informer, PatchType
+from kubeviz.client import LEASES, NODES, PODS, APIStatusError, Client, ClientError, Informer, PatchType
 
 Obj = dict[str, Any]
 
@@ -161,7 +161,7 @@ class KubeletStandIn:
                 key = self._work.get(timeout=0.2)
             except queue.Empty:
                 continue
-            with contextlib.suppress(APIStatusError):
+            with contextlib.suppress(ClientError):
                 self._sync(key)
 
     def _sync(self, key: str) -> None:
@@ -281,8 +281,11 @@ class KubeletStandIn:
 
     def start(self) -> KubeletStandIn:
         self.pods.start()
-        for target in (self._heartbeat, self._worker, self._worker):
-            threading.Thread(target=target, daemon=True).start()
+        self._threads = [
+            threading.Thread(target=t, daemon=True) for t in (self._heartbeat, self._worker, self._worker)
+        ]
+        for thread in self._threads:
+            thread.start()
         self.pods.wait_for_sync(10)
         return self
 
@@ -291,6 +294,8 @@ class KubeletStandIn:
         for timer in self._timers:
             timer.cancel()
         self.pods.stop()
+        for thread in self._threads:
+            thread.join(5)
         self.client.close()
 
 
