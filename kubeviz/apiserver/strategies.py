@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from kubeviz.apiserver import defaults
 from kubeviz.apiserver.errors import Cause
 from kubeviz.apiserver.registry import Resource
 from kubeviz.apiserver.validation import is_dns1123_label
@@ -19,6 +20,7 @@ from kubeviz.apiserver.validation import is_dns1123_label
 Obj = dict[str, Any]
 
 WORKLOADS = {"Deployment", "ReplicaSet", "DaemonSet", "StatefulSet"}
+TEMPLATE_GENERATION = "deprecated.daemonset.template.generation"
 
 
 def prepare_for_create(resource: Resource, obj: Obj) -> None:
@@ -30,18 +32,27 @@ def prepare_for_create(resource: Resource, obj: Obj) -> None:
         obj["status"] = {}
     if kind == "Job":
         _job_selector(obj)
+    if kind == "DaemonSet":
+        _daemonset_template_generation(obj, None)
 
 
 def prepare_for_update(resource: Resource, new: Obj, old: Obj, *, subresource: str) -> None:
     """Keep what an update of this (sub)resource may not change."""
     if subresource == "status":
         status = new.get("status")
+        annotations = (new.get("metadata") or {}).get("annotations")
         new.clear()
         new.update(copy.deepcopy(old))
         if status is not None:
             new["status"] = status
         else:
             new.pop("status", None)
+        if resource.kind == "Deployment":
+            # deploymentStatusStrategy resets only spec and labels: the deployment controller
+            # records deployment.kubernetes.io/revision through the status subresource.
+            new["metadata"].pop("annotations", None)
+            if annotations:
+                new["metadata"]["annotations"] = annotations
         return
     if resource.has_status:
         if "status" in old:
@@ -50,6 +61,8 @@ def prepare_for_update(resource: Resource, new: Obj, old: Obj, *, subresource: s
             new.pop("status", None)
     if resource.kind == "Service":
         _keep_service_allocations(new, old)
+    if resource.kind == "DaemonSet":
+        _daemonset_template_generation(new, old)
     if resource.kind == "Job":
         # The generated selector and labels are immutable; carry them over.
         spec, old_spec = new.setdefault("spec", {}), old.get("spec", {})
@@ -60,6 +73,34 @@ def prepare_for_update(resource: Resource, new: Obj, old: Obj, *, subresource: s
         for k, v in labels.items():
             if k.startswith("batch.kubernetes.io/") or k in ("controller-uid", "job-name"):
                 tlabels.setdefault(k, v)
+
+
+def _daemonset_template_generation(new: Obj, old: Obj | None) -> None:
+    """Keep a DaemonSet's template generation, counting template changes.
+
+    apps/v1 carries the internal ``spec.templateGeneration`` in the
+    ``deprecated.daemonset.template.generation`` annotation: 1 on create (unless the client
+    set a higher one), the old value on update, plus one when the pod template changed.
+    The DaemonSet controller labels its pods with it (``pod-template-generation``).
+    """
+    annotations = new.setdefault("metadata", {}).get("annotations") or {}
+    if old is None:
+        generation = max(_int_or(annotations.get(TEMPLATE_GENERATION), 0), 1)
+    else:
+        old_annotations = (old.get("metadata") or {}).get("annotations") or {}
+        generation = _int_or(old_annotations.get(TEMPLATE_GENERATION), 1)
+        template = copy.deepcopy((new.get("spec") or {}).get("template") or {})
+        defaults.pod_spec(template.setdefault("spec", {}))
+        if template != (old.get("spec") or {}).get("template"):
+            generation += 1
+    new["metadata"]["annotations"] = {**annotations, TEMPLATE_GENERATION: str(generation)}
+
+
+def _int_or(value: Any, fallback: int) -> int:
+    try:
+        return int(str(value))
+    except ValueError:
+        return fallback
 
 
 def _keep_service_allocations(new: Obj, old: Obj) -> None:
