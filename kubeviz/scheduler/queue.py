@@ -17,7 +17,9 @@ task can act at the same time.
 
 Layout under ``{KUBEVIZ_REDIS_PREFIX}:schedq:{cluster}:``: ``active`` (sorted set, key ->
 order), ``backoff`` (sorted set, key -> due time), ``unschedulable`` (hash, key -> time it
-was parked) and ``attempts`` (hash, key -> failed attempts).
+was parked), ``attempts`` (hash, key -> failed attempts) and ``moves`` (a counter of cluster
+events, upstream's ``moveRequestCycle``: a pod that fails while an event arrives backs off
+instead of being parked, so it gets another try).
 """
 
 from __future__ import annotations
@@ -44,10 +46,11 @@ redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
 return 1
 """
 
-# KEYS: active, backoff, unschedulable, attempts.  ARGV: now, initial, max, base score, filter-key.
+# KEYS: active, backoff, unschedulable, attempts, moves.  ARGV: now, initial, max, base score, filter-key.
 # Moves every parked pod (or only the one named) to backoff while its backoff runs, else to active.
 _MOVE = """
 local moved = 0
+redis.call('INCR', KEYS[5])
 local entries = redis.call('HGETALL', KEYS[3])
 for i = 1, #entries, 2 do
   local key, parked = entries[i], tonumber(entries[i + 1])
@@ -67,16 +70,31 @@ end
 return moved
 """
 
-# KEYS: active, backoff.  ARGV: now, count.  Moves due backoff pods to active, then pops.
+# KEYS: active, backoff, moves.  ARGV: now, count.  Moves due backoff pods to active, then pops.
+# Returns the move counter first, then the popped keys.
 _POP = """
 for _, key in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1])) do
   redis.call('ZREM', KEYS[2], key)
   redis.call('ZADD', KEYS[1], ARGV[1], key)
 end
-local out = {}
+local out = {redis.call('GET', KEYS[3]) or '0'}
 local popped = redis.call('ZPOPMIN', KEYS[1], tonumber(ARGV[2]))
 for i = 1, #popped, 2 do table.insert(out, popped[i]) end
 return out
+"""
+
+# KEYS: unschedulable, attempts, backoff, moves.  ARGV: key, now, move counter at pop, initial, max.
+# Parks the pod, unless a cluster event came while it was being tried: then it backs off instead,
+# so the event is not lost on it (upstream's moveRequestCycle).
+_PARK = """
+local tries = redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
+if tonumber(redis.call('GET', KEYS[4]) or '0') > tonumber(ARGV[3]) then
+  local wait = math.min(tonumber(ARGV[4]) * 2 ^ (tries - 1), tonumber(ARGV[5]))
+  redis.call('ZADD', KEYS[3], tonumber(ARGV[2]) + wait, ARGV[1])
+  return 0
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+return 1
 """
 
 
@@ -95,12 +113,17 @@ class SchedulingQueue:
         base = f"{settings.KUBEVIZ_REDIS_PREFIX}:schedq:{cluster}"
         self._active, self._backoff = f"{base}:active", f"{base}:backoff"
         self._unschedulable, self._attempts = f"{base}:unschedulable", f"{base}:attempts"
-        self._keys = [self._active, self._backoff, self._unschedulable, self._attempts]
+        self._moves = f"{base}:moves"
+        self._keys = [self._active, self._backoff, self._unschedulable, self._attempts, self._moves]
+        #: The move counter as of the last ``pop``: a cluster event after it means a pod being
+        #: tried then may fit now.
+        self.popped_at_move = 0
         self.speed = speed
         self._clock = clock
         self._add = self._redis.register_script(_ADD)
         self._move = self._redis.register_script(_MOVE)
         self._pop = self._redis.register_script(_POP)
+        self._park = self._redis.register_script(_PARK)
 
     def _now(self, now: float | None) -> float:
         return self._clock() if now is None else now
@@ -149,17 +172,26 @@ class SchedulingQueue:
     def pop(self, count: int, *, now: float | None = None) -> list[str]:
         """Take up to ``count`` pods to schedule, highest priority first."""
         now = self._now(now)
-        return [
-            k.decode() if isinstance(k, bytes) else k
-            for k in self._pop(keys=self._keys[:2], args=[repr(now), count])
-        ]
+        moves, *keys = self._pop(keys=[self._active, self._backoff, self._moves], args=[repr(now), count])
+        self.popped_at_move = int(moves)
+        return [k.decode() if isinstance(k, bytes) else k for k in keys]
 
-    def park_unschedulable(self, key: str, *, now: float | None = None) -> None:
-        """Record a failed attempt and park the pod until a cluster event."""
-        pipe = self._redis.pipeline()
-        pipe.hincrby(self._attempts, key, 1)
-        pipe.hset(self._unschedulable, key, repr(self._now(now)))
-        pipe.execute()
+    def park_unschedulable(self, key: str, *, now: float | None = None) -> bool:
+        """Record a failed attempt and park the pod until a cluster event; return whether it was parked.
+
+        If a cluster event arrived since the pod was popped, it backs off instead.
+        """
+        parked = self._park(
+            keys=[self._unschedulable, self._attempts, self._backoff, self._moves],
+            args=[
+                key,
+                repr(self._now(now)),
+                self.popped_at_move,
+                INITIAL_BACKOFF / self.speed,
+                MAX_BACKOFF / self.speed,
+            ],
+        )
+        return bool(parked)
 
     def back_off(self, key: str, *, now: float | None = None) -> float:
         """Record a failed attempt (an error, not a misfit) and queue a retry after its backoff."""

@@ -72,3 +72,16 @@ def test_delete_forgets_the_pod_everywhere() -> None:
     for key in ("ns/a", "ns/b", "ns/c"):
         q.delete(key)
     assert q.lengths() == {"active": 0, "backoff": 0, "unschedulable": 0}
+
+
+def test_a_cluster_event_during_an_attempt_is_not_lost_on_the_pod() -> None:
+    # A node is added while the pod is being tried: parking it would leave it waiting for the
+    # next event, so it backs off instead (upstream's moveRequestCycle).
+    q = make()
+    q.add("ns/a", now=0.0)
+    assert q.pop(1, now=0.0) == ["ns/a"]
+    q.move_all_to_active_or_backoff(now=0.5)  # nothing parked yet
+    assert not q.park_unschedulable("ns/a", now=1.0)
+    assert q.lengths() == {"active": 0, "backoff": 1, "unschedulable": 0}
+    assert q.pop(1, now=2.0) == ["ns/a"]
+    assert q.park_unschedulable("ns/a", now=2.0)  # no event this time: parked
