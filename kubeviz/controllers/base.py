@@ -93,6 +93,9 @@ class Watch:
     keys: Callable[[Obj], Iterable[str]] = own_key
     #: Called in the informer process before the keys are queued (expectations live here).
     observe: Callable[[Observation], None] | None = None
+    #: Used instead of ``keys`` when the mapping must read the shared cache (a pod's Services
+    #: are the ones whose selector matches it, as upstream's ``GetPodServiceMemberships``).
+    lookup: Callable[[SharedCache, Obj], Iterable[str]] | None = None
 
 
 @dataclass(frozen=True)
@@ -107,6 +110,9 @@ class Controller:
     resync_seconds: float = 0.0
     #: More resources the sync reads through listers without reacting to their events.
     reads: tuple[Resource, ...] = ()
+    #: The ``source.component`` of its events, where upstream's differs from the identity
+    #: (``endpoint-slice-controller``, ``node-controller``).
+    event_source: str = ""
 
     @property
     def identity(self) -> str:
@@ -196,7 +202,9 @@ def context_for(controller: Controller, cluster: str, *, info: ClusterInfo) -> C
         client=client,
         cache=SharedCache(cluster=cluster, component=COMPONENT),
         queue=queue_for(controller.name),
-        events=EventRecorder(client, component=controller.identity, cluster=cluster),
+        events=EventRecorder(
+            client, component=controller.event_source or controller.identity, cluster=cluster
+        ),
         expectations=Expectations(cluster=cluster, controller=controller.name),
         info=info,
     )

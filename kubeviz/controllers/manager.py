@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from kubeviz.client.factory import InformerFactory
 from kubeviz.client.informer import Obj
 from kubeviz.client.rest import Client
-from kubeviz.client.sharedcache import CacheWriter
+from kubeviz.client.sharedcache import CacheWriter, SharedCache
 from kubeviz.client.workqueue import WorkQueue
 from kubeviz.controllers.base import COMPONENT, Controller, Observation, Watch, queue_key
 from kubeviz.controllers.expectations import Expectations
@@ -48,9 +48,10 @@ class ControllerManager:
 
     def _wire(self, watch: Watch, queue: WorkQueue, expectations: Expectations) -> None:
         cluster = self.cluster
+        cache = SharedCache(cluster=cluster, component=COMPONENT)
 
         def enqueue(obj: Obj) -> None:
-            for key in watch.keys(obj):
+            for key in watch.keys(obj) if watch.lookup is None else watch.lookup(cache, obj):
                 queue.add(queue_key(cluster, key))
 
         def observe(event: str, obj: Obj, old: Obj | None) -> None:

@@ -13,7 +13,6 @@ from kubeviz.controllers.nodelifecycle.helpers import (
     not_ready_taint,
     taint_for_ready_status,
     tolerates,
-    toleration_seconds_for,
     unreachable_taint,
 )
 from kubeviz.controllers.timestamps import format_time
@@ -122,36 +121,3 @@ TAINT = {"key": "node.kubernetes.io/unreachable", "effect": "NoExecute"}
 )
 def test_tolerates(toleration: dict[str, Any], match: bool) -> None:
     assert tolerates(toleration, TAINT) is match
-
-
-def pod_with(*tolerations: dict[str, Any]) -> dict[str, Any]:
-    return {"spec": {"tolerations": list(tolerations)}}
-
-
-def unreachable(seconds: int | None = None) -> dict[str, Any]:
-    t: dict[str, Any] = {"key": "node.kubernetes.io/unreachable", "operator": "Exists", "effect": "NoExecute"}
-    if seconds is not None:
-        t["tolerationSeconds"] = seconds
-    return t
-
-
-@pytest.mark.parametrize(
-    ("pod", "speed", "expected"),
-    [
-        (pod_with(), 1.0, 0.0),  # no toleration: evict now
-        (pod_with(unreachable(300)), 1.0, 300.0),  # the DefaultTolerationSeconds case
-        (pod_with(unreachable(300)), 10.0, 30.0),
-        (pod_with(unreachable()), 1.0, None),  # tolerates forever
-        (pod_with(unreachable(), unreachable(60)), 1.0, 60.0),  # the shortest limit wins
-        (pod_with(unreachable(0)), 1.0, 0.0),
-        (pod_with(unreachable(-5), unreachable(60)), 1.0, 0.0),
-        (pod_with({"key": "other", "operator": "Exists", "tolerationSeconds": 5}), 1.0, 0.0),
-    ],
-)
-def test_toleration_seconds_for(pod: dict[str, Any], speed: float, expected: float | None) -> None:
-    assert toleration_seconds_for(pod, TAINT, speed=speed) == expected
-
-
-def test_toleration_seconds_for_rejects_bad_speed() -> None:
-    with pytest.raises(ValueError):
-        toleration_seconds_for(pod_with(), TAINT, speed=0)

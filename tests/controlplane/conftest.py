@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,17 +54,27 @@ class Plane:
         return proc
 
 
-@pytest.fixture
-def plane(cluster: LiveCluster, kubeviz_server: LiveServer) -> Iterator[Plane]:
+@contextmanager
+def running_plane(
+    cluster: LiveCluster, kubeviz_server: LiveServer, *, lease_period: float = 2.0
+) -> Iterator[Plane]:
+    """Run the control plane and the kubelet stand-in for one live cluster (``plane``'s body).
+
+    ``lease_period`` is how often the stand-in renews node Leases; a sped-up cluster needs it
+    shorter than its scaled node-monitor grace period.
+    """
     settings.KUBEVIZ_API_URL = cluster.base
     # Share the live server's Redis namespace, so what the loops record (scheduling decisions)
     # is what the explorer API serves.
-    test_prefix, settings.KUBEVIZ_REDIS_PREFIX = settings.KUBEVIZ_REDIS_PREFIX, kubeviz_server.env["KUBEVIZ_REDIS_PREFIX"]
+    test_prefix, settings.KUBEVIZ_REDIS_PREFIX = (
+        settings.KUBEVIZ_REDIS_PREFIX,
+        kubeviz_server.env["KUBEVIZ_REDIS_PREFIX"],
+    )
     body = httpx.get(f"{cluster.base}/api/clusters/{cluster.name}", timeout=10).json()
     clusterinfo.publish(ClusterInfo.from_explorer(body))
     dispatcher = ThreadDispatcher(workers=6)
     set_default_dispatcher(dispatcher)
-    kubelet = KubeletStandIn(cluster.server).start()
+    kubelet = KubeletStandIn(cluster.server, lease_period=lease_period).start()
     cm = ControllerManager(
         cluster=cluster.name,
         client=Client(cluster.server, component="kube-controller-manager", name="shared-informers"),
@@ -88,3 +99,9 @@ def plane(cluster: LiveCluster, kubeviz_server: LiveServer) -> Iterator[Plane]:
         clusterinfo.withdraw(cluster.name)
         client.close()
         settings.KUBEVIZ_REDIS_PREFIX = test_prefix
+
+
+@pytest.fixture
+def plane(cluster: LiveCluster, kubeviz_server: LiveServer) -> Iterator[Plane]:
+    with running_plane(cluster, kubeviz_server) as running:
+        yield running

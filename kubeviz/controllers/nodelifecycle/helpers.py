@@ -1,8 +1,11 @@
 """Pure arithmetic of node health and taint-based eviction.
 
 Mirrors ``pkg/controller/nodelifecycle/node_lifecycle_controller.go`` (node health from the
-kubelet's Lease, the NoExecute taints for unreachable and not-ready nodes) and
-``pkg/controller/tainteviction`` (how long a pod may stay on a tainted node).
+kubelet's Lease, conditions turned Unknown, the NoSchedule and NoExecute taints the
+conditions call for), ``MarkPodsNotReady`` of ``pkg/controller/util/node``, and
+``pkg/controller/tainteviction`` (how long a pod may stay on a tainted node).  The taint
+eviction controller uses ``tainteviction.helpers.eviction_delay``, which weighs all of a
+node's NoExecute taints at once with upstream's first-matching-toleration rule.
 
 Simplified: upstream times a Lease by when the controller *observed* its renewTime change,
 so skewed clocks do no harm; here ``renewTime`` is compared with ``now`` directly, which is
@@ -77,20 +80,147 @@ def tolerates(toleration: Obj, taint: Obj) -> bool:
     return operator == "Equal" and (toleration.get("value") or "") == (taint.get("value") or "")
 
 
-def toleration_seconds_for(pod: Obj, taint: Obj, *, speed: float = 1.0) -> float | None:
-    """Return how long the pod may stay on a node with this NoExecute taint.
+# --- node health (``tryUpdateNodeHealth``) ----------------------------------------------------
 
-    ``0`` means evict now (no matching toleration, or one with ``tolerationSeconds <= 0``),
-    ``None`` means never (matching tolerations set no limit); otherwise the smallest limit of
-    the matching tolerations, divided by ``speed`` for a sped-up cluster.
+NODE_MONITOR_PERIOD = timedelta(seconds=5)  # how often upstream looks at every node
+NODE_STARTUP_GRACE_PERIOD = timedelta(seconds=60)  # for nodes whose kubelet never posted Ready
+#: The conditions upstream turns Unknown when the kubelet goes silent (not NetworkUnavailable,
+#: which the network plugin owns).
+MONITORED_CONDITIONS = ("Ready", "MemoryPressure", "DiskPressure", "PIDPressure")
+
+
+def node_condition(node: Obj, kind: str) -> Obj | None:
+    """Return the node's condition of one type, or None."""
+    for cond in (node.get("status") or {}).get("conditions") or []:
+        if cond.get("type") == kind:
+            return cond
+    return None
+
+
+def ready_status(node: Obj) -> str:
+    """Return the Ready condition's status (``Unknown`` when the kubelet never posted one)."""
+    cond = node_condition(node, "Ready")
+    return (cond or {}).get("status") or "Unknown"
+
+
+def last_heartbeat(node: Obj, lease: Obj | None) -> datetime | None:
+    """Return the newest sign of life: the Lease's renewTime or the Ready condition's heartbeat."""
+    times = [parse_time((node_condition(node, "Ready") or {}).get("lastHeartbeatTime"))]
+    if lease is not None:
+        times.append(parse_time((lease.get("spec") or {}).get("renewTime")))
+    found = [t for t in times if t is not None]
+    return max(found) if found else None
+
+
+def unknown_conditions(node: Obj, now: datetime) -> list[dict[str, Any]]:
+    """Return the node's conditions after its kubelet stopped posting status.
+
+    The monitored conditions become Unknown (``NodeStatusUnknown``, transition now); one
+    never posted is added as Unknown (``NodeStatusNeverUpdated``, heartbeat at the node's
+    creation).  Conditions already Unknown and all others are kept as they are.
     """
-    if speed <= 0:
-        raise ValueError("speed must be positive")
-    matching = [t for t in (pod.get("spec") or {}).get("tolerations") or [] if tolerates(t, taint)]
-    if not matching:
-        return 0.0
-    limits = [t["tolerationSeconds"] for t in matching if t.get("tolerationSeconds") is not None]
-    if not limits:
-        return None
-    shortest = min(limits)
-    return 0.0 if shortest <= 0 else shortest / speed
+    stamp = format_time(now)
+    conditions = [dict(c) for c in (node.get("status") or {}).get("conditions") or []]
+    for kind in MONITORED_CONDITIONS:
+        found = next((c for c in conditions if c.get("type") == kind), None)
+        if found is None:
+            conditions.append(
+                {
+                    "type": kind,
+                    "status": "Unknown",
+                    "lastHeartbeatTime": (node.get("metadata") or {}).get("creationTimestamp"),
+                    "lastTransitionTime": stamp,
+                    "reason": "NodeStatusNeverUpdated",
+                    "message": "Kubelet never posted node status.",
+                }
+            )
+        elif found.get("status") != "Unknown":
+            found.update(
+                status="Unknown",
+                reason="NodeStatusUnknown",
+                message="Kubelet stopped posting node status.",
+                lastTransitionTime=stamp,
+            )
+    return conditions
+
+
+# --- taints (``doNoScheduleTaintingPass``, ``processTaintBaseEviction``) -----------------------
+
+#: Which condition status calls for which NoSchedule taint (``nodeConditionToTaintKeyStatusMap``).
+CONDITION_TAINTS: dict[str, dict[str, str]] = {
+    "Ready": {"False": NOT_READY_TAINT_KEY, "Unknown": UNREACHABLE_TAINT_KEY},
+    "MemoryPressure": {"True": "node.kubernetes.io/memory-pressure"},
+    "DiskPressure": {"True": "node.kubernetes.io/disk-pressure"},
+    "NetworkUnavailable": {"True": "node.kubernetes.io/network-unavailable"},
+    "PIDPressure": {"True": "node.kubernetes.io/pid-pressure"},
+}
+UNSCHEDULABLE_TAINT_KEY = "node.kubernetes.io/unschedulable"
+#: Every (key, effect) this controller owns on a node; it leaves all other taints alone.
+MANAGED_TAINTS = frozenset(
+    {(key, "NoSchedule") for by_status in CONDITION_TAINTS.values() for key in by_status.values()}
+    | {(UNSCHEDULABLE_TAINT_KEY, "NoSchedule")}
+    | {(UNREACHABLE_TAINT_KEY, "NoExecute"), (NOT_READY_TAINT_KEY, "NoExecute")}
+)
+
+
+def wanted_taints(node: Obj) -> list[tuple[str, str]]:
+    """Return the (key, effect) taints the node's conditions and ``spec.unschedulable`` call for.
+
+    NoSchedule for every bad condition (so nothing new lands there), and the NoExecute taint
+    of the Ready condition (so what runs there is evicted once its tolerations run out).
+    """
+    wanted: list[tuple[str, str]] = []
+    for cond in (node.get("status") or {}).get("conditions") or []:
+        key = CONDITION_TAINTS.get(cond.get("type", ""), {}).get(cond.get("status", ""))
+        if key:
+            wanted.append((key, "NoSchedule"))
+    if (node.get("spec") or {}).get("unschedulable"):
+        wanted.append((UNSCHEDULABLE_TAINT_KEY, "NoSchedule"))
+    no_execute = {"Unknown": UNREACHABLE_TAINT_KEY, "False": NOT_READY_TAINT_KEY}.get(ready_status(node))
+    if no_execute is not None:
+        wanted.append((no_execute, "NoExecute"))
+    return wanted
+
+
+def reconcile_taints(
+    taints: list[Obj], wanted: list[tuple[str, str]], *, now: datetime
+) -> list[dict[str, Any]]:
+    """Return the node's taints with the managed ones swapped to ``wanted`` (``SwapNodeControllerTaint``).
+
+    Taints that stay keep their ``timeAdded`` (eviction deadlines count from it); new ones are
+    stamped ``now``; taints the controller does not own are kept untouched, in order.
+    """
+    out: list[dict[str, Any]] = []
+    present: set[tuple[str, str]] = set()
+    for taint in taints:
+        ident = (taint.get("key", ""), taint.get("effect", ""))
+        if ident in MANAGED_TAINTS and ident not in wanted:
+            continue
+        present.add(ident)
+        out.append(dict(taint))
+    for key, effect in wanted:
+        if (key, effect) not in present:
+            present.add((key, effect))
+            out.append(_taint(key, effect, now))
+    return out
+
+
+# --- pods (``MarkPodsNotReady``) ----------------------------------------------------------------
+
+
+def not_ready_status(pod: Obj, now: datetime) -> dict[str, Any] | None:
+    """Return the pod's status with its Ready condition False, or None if there is nothing to change.
+
+    Only a Ready condition that exists and is not False yet is changed, and its transition
+    time moves to ``now``, as ``UpdatePodCondition`` does.
+    """
+    status = dict(pod.get("status") or {})
+    conditions = [dict(c) for c in status.get("conditions") or []]
+    for cond in conditions:
+        if cond.get("type") == "Ready":
+            if cond.get("status") == "False":
+                return None
+            cond.update(status="False", lastTransitionTime=format_time(now))
+            status["conditions"] = conditions
+            return status
+    return None
