@@ -139,6 +139,7 @@ class ClusterControlPlane:
     base: str
     process_id: str
     timings: Timings
+    run: frozenset[str] = frozenset(BUILDERS)
     components: list[ElectedComponent] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
@@ -147,6 +148,8 @@ class ClusterControlPlane:
     def __post_init__(self) -> None:
         t = self.timings.at(self.info.speed)
         for component, build in BUILDERS.items():
+            if component not in self.run:
+                continue
             electors = []
             api = HttpLeaseAPI(f"{self.base}/k8s/{self.info.name}", user_agent(component, "leader-election"))
             self._lease_clients.append(api)
@@ -196,9 +199,16 @@ class ControlPlaneProcess:
     """Finds clusters through the explorer API and keeps one ClusterControlPlane per cluster."""
 
     def __init__(
-        self, *, base: str, timings: Timings, only: set[str] | None = None, process_id: str | None = None
+        self,
+        *,
+        base: str,
+        timings: Timings,
+        only: set[str] | None = None,
+        process_id: str | None = None,
+        components: frozenset[str] = frozenset(BUILDERS),
     ) -> None:
         self.base = base.rstrip("/")
+        self.components = components
         self.timings = timings
         self.only = only
         self.process_id = process_id or uuid.uuid4().hex[:8]
@@ -228,7 +238,7 @@ class ControlPlaneProcess:
                 continue
             if current is not None:
                 current.stop()
-            plane = ClusterControlPlane(info, self.base, self.process_id, self.timings)
+            plane = ClusterControlPlane(info, self.base, self.process_id, self.timings, run=self.components)
             self.clusters[info.name] = plane
             plane.start()
         for name in sorted(set(self.clusters) - seen):
@@ -254,6 +264,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--id", help="this process's part of its instances' identities, master-1_<id> (default: random)"
     )
+    parser.add_argument(
+        "--component",
+        action="append",
+        choices=sorted(BUILDERS),
+        help="run only these components (repeatable; default: all)",
+    )
     parser.add_argument("--lease-duration", type=float, default=15.0)
     parser.add_argument("--renew-deadline", type=float, default=10.0)
     parser.add_argument("--retry-period", type=float, default=2.0)
@@ -269,6 +285,7 @@ def main(argv: list[str] | None = None) -> int:
         timings=Timings(args.lease_duration, args.renew_deadline, args.retry_period),
         only=set(args.cluster) if args.cluster else None,
         process_id=args.id,
+        components=frozenset(args.component or BUILDERS),
     )
     process.run(stop)
     return 0

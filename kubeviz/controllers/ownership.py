@@ -17,32 +17,9 @@ from typing import Any
 
 from kubeviz.client.labels import Selector, as_selector
 from kubeviz.client.rest import APIStatusError, Client, PatchType, Resource
+from kubeviz.controllers.objects import meta, new_controller_ref
 
 Obj = dict[str, Any]
-
-
-def meta(obj: Mapping[str, Any]) -> Mapping[str, Any]:
-    return obj.get("metadata") or {}
-
-
-def spec(obj: Mapping[str, Any]) -> Mapping[str, Any]:
-    return obj.get("spec") or {}
-
-
-def status(obj: Mapping[str, Any]) -> Mapping[str, Any]:
-    return obj.get("status") or {}
-
-
-def new_controller_ref(owner: Mapping[str, Any]) -> dict[str, Any]:
-    """Return the ownerReference a controller puts on what it creates."""
-    return {
-        "apiVersion": owner["apiVersion"],
-        "kind": owner["kind"],
-        "name": meta(owner)["name"],
-        "uid": meta(owner)["uid"],
-        "controller": True,
-        "blockOwnerDeletion": True,
-    }
 
 
 def controller_of(obj: Mapping[str, Any]) -> Mapping[str, Any] | None:

@@ -14,7 +14,7 @@ from typing import Any
 
 from kubeviz.client.events import EventRecorder
 from kubeviz.client.rest import PODS, APIStatusError, Client
-from kubeviz.controllers.ownership import meta, new_controller_ref
+from kubeviz.controllers.objects import meta, new_controller_ref
 
 Obj = dict[str, Any]
 

@@ -32,7 +32,8 @@ from kubeviz.client.rest import CRONJOBS, JOBS, APIStatusError, PropagationPolic
 from kubeviz.controllers.base import Context, Controller, Watch, owner_key
 from kubeviz.controllers.cronjob import helpers
 from kubeviz.controllers.cronjob import jobs as cjobs
-from kubeviz.controllers.ownership import controller_of, is_controlled_by, meta, spec
+from kubeviz.controllers.objects import meta, spec
+from kubeviz.controllers.ownership import controller_of, is_controlled_by
 from kubeviz.controllers.timestamps import format_time, parse_time
 
 Obj = dict[str, Any]

@@ -13,7 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from kubeviz.controllers.cronjob.helpers import job_name, most_recent_schedule_time, next_schedule_time
-from kubeviz.controllers.ownership import meta, new_controller_ref, spec, status
+from kubeviz.controllers.objects import meta, new_controller_ref, spec, status
 from kubeviz.controllers.timestamps import parse_time
 
 Obj = dict[str, Any]

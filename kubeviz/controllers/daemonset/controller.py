@@ -28,7 +28,8 @@ from kubeviz.client.rest import CONTROLLERREVISIONS, DAEMONSETS, NODES, PODS, AP
 from kubeviz.client.sharedcache import default_redis
 from kubeviz.controllers.base import Context, Controller, Observation, Watch, owner_key
 from kubeviz.controllers.daemonset import helpers
-from kubeviz.controllers.ownership import claim, meta, spec, status
+from kubeviz.controllers.objects import meta, spec, status
+from kubeviz.controllers.ownership import claim
 from kubeviz.controllers.podcontrol import create_pod, delete_pod, pod_from_template
 from kubeviz.controllers.replicaset.helpers import SLOW_START_INITIAL_BATCH_SIZE, slow_start_batch
 

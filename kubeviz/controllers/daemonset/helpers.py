@@ -26,6 +26,10 @@ from datetime import datetime
 from typing import Any
 
 from kubeviz.controllers.deployment.helpers import compute_pod_template_hash
+from kubeviz.controllers.objects import meta as _meta
+from kubeviz.controllers.objects import new_controller_ref
+from kubeviz.controllers.objects import spec as _spec
+from kubeviz.controllers.objects import status as _status
 from kubeviz.controllers.replicaset.helpers import is_pod_available, is_pod_ready
 from kubeviz.scheduler.plugins.helper import required_node_affinity_matches, untolerated_taint
 
@@ -50,18 +54,6 @@ _DAEMON_TOLERATIONS: tuple[tuple[str, str], ...] = (
     ("node.kubernetes.io/unschedulable", "NoSchedule"),
 )
 _HOST_NETWORK_TOLERATION = ("node.kubernetes.io/network-unavailable", "NoSchedule")
-
-
-def _meta(obj: Obj) -> Obj:
-    return obj.get("metadata") or {}
-
-
-def _spec(obj: Obj) -> Obj:
-    return obj.get("spec") or {}
-
-
-def _status(obj: Obj) -> Obj:
-    return obj.get("status") or {}
 
 
 def _labels(obj: Obj) -> Mapping[str, str]:
@@ -585,16 +577,7 @@ def new_revision(ds: Obj, *, revision: int, hash_: str) -> dict[str, Any]:
         "name": f"{_meta(ds)['name']}-{hash_}",
         "namespace": _meta(ds).get("namespace"),
         "labels": {**template_labels, UNIQUE_LABEL_KEY: hash_},
-        "ownerReferences": [
-            {
-                "apiVersion": ds.get("apiVersion", "apps/v1"),
-                "kind": ds.get("kind", "DaemonSet"),
-                "name": _meta(ds)["name"],
-                "uid": _meta(ds)["uid"],
-                "controller": True,
-                "blockOwnerDeletion": True,
-            }
-        ],
+        "ownerReferences": [new_controller_ref({"apiVersion": "apps/v1", "kind": "DaemonSet", **ds})],
     }
     if _meta(ds).get("annotations"):
         meta["annotations"] = dict(_meta(ds)["annotations"])

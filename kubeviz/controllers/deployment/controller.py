@@ -43,7 +43,8 @@ from kubeviz.controllers.base import (
     queue_key,
 )
 from kubeviz.controllers.deployment import helpers
-from kubeviz.controllers.ownership import claim, is_controlled_by, meta, new_controller_ref, spec, status
+from kubeviz.controllers.objects import meta, new_controller_ref, spec, status
+from kubeviz.controllers.ownership import claim, is_controlled_by
 
 Obj = dict[str, Any]
 

@@ -26,6 +26,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from kubeviz.controllers.objects import meta as _meta
+from kubeviz.controllers.objects import spec as _spec
+from kubeviz.controllers.objects import status as _status
 from kubeviz.controllers.timestamps import format_time, parse_time
 
 Obj = Mapping[str, Any]
@@ -71,18 +74,6 @@ ROLLBACK_REVISION_NOT_FOUND = "DeploymentRollbackRevisionNotFound"
 ROLLBACK_TEMPLATE_UNCHANGED = "DeploymentRollbackTemplateUnchanged"
 MIN_AVAILABLE = "MinimumReplicasAvailable"
 MIN_UNAVAILABLE = "MinimumReplicasUnavailable"
-
-
-def _meta(obj: Obj) -> Obj:
-    return obj.get("metadata") or {}
-
-
-def _spec(obj: Obj) -> Obj:
-    return obj.get("spec") or {}
-
-
-def _status(obj: Obj) -> Obj:
-    return obj.get("status") or {}
 
 
 def _replicas(obj: Obj) -> int:

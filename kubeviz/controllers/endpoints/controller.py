@@ -19,7 +19,7 @@ from kubeviz.controllers.base import Context, Controller, Watch, own_key
 from kubeviz.controllers.endpoints import helpers
 from kubeviz.controllers.endpointslice.controller import pod_keys
 from kubeviz.controllers.endpointslice.helpers import TRIGGER_TIME_ANNOTATION, trigger_time
-from kubeviz.controllers.ownership import meta, spec
+from kubeviz.controllers.objects import meta, spec
 
 Obj = dict[str, Any]
 

@@ -25,20 +25,14 @@ from kubeviz.controllers.endpointslice.helpers import (
     should_set_hostname,
     target_ref,
 )
+from kubeviz.controllers.objects import meta as _meta
+from kubeviz.controllers.objects import spec as _spec
 
 Obj = Mapping[str, Any]
 
 LABEL_MANAGED_BY = "endpoints.kubernetes.io/managed-by"
 CONTROLLER_NAME = "endpoint-controller"
 OVER_CAPACITY_ANNOTATION = "endpoints.kubernetes.io/over-capacity"
-
-
-def _meta(obj: Obj) -> Obj:
-    return obj.get("metadata") or {}
-
-
-def _spec(obj: Obj) -> Obj:
-    return obj.get("spec") or {}
 
 
 def endpoint_address(pod: Obj, service: Obj) -> dict[str, Any] | None:

@@ -19,7 +19,7 @@ from kubeviz.client.rest import ENDPOINTSLICES, NODES, PODS, SERVICES, APIStatus
 from kubeviz.client.sharedcache import SharedCache
 from kubeviz.controllers.base import Context, Controller, Observation, Watch, owner_key
 from kubeviz.controllers.endpointslice import helpers
-from kubeviz.controllers.ownership import meta, spec
+from kubeviz.controllers.objects import meta, spec
 
 Obj = dict[str, Any]
 

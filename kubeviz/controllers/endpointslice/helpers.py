@@ -22,6 +22,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kubeviz.client.labels import Selector, from_labels
+from kubeviz.controllers.objects import meta as _meta
+from kubeviz.controllers.objects import spec as _spec
+from kubeviz.controllers.objects import status as _status
 from kubeviz.controllers.timestamps import format_time, parse_time
 
 Obj = Mapping[str, Any]
@@ -34,18 +37,6 @@ TRIGGER_TIME_ANNOTATION = "endpoints.kubernetes.io/last-change-trigger-time"
 ZONE_LABEL = "topology.kubernetes.io/zone"
 #: kube-controller-manager's ``--max-endpoints-per-slice`` default.
 MAX_ENDPOINTS_PER_SLICE = 100
-
-
-def _meta(obj: Obj) -> Obj:
-    return obj.get("metadata") or {}
-
-
-def _spec(obj: Obj) -> Obj:
-    return obj.get("spec") or {}
-
-
-def _status(obj: Obj) -> Obj:
-    return obj.get("status") or {}
 
 
 # --- which pods -------------------------------------------------------------------------------

@@ -53,7 +53,7 @@ from kubeviz.client.sharedcache import Ref, resource_by_key
 from kubeviz.controllers.base import Context, Controller, Obj, Watch
 from kubeviz.controllers.garbagecollector import helpers
 from kubeviz.controllers.garbagecollector.helpers import OwnerState, Target
-from kubeviz.controllers.ownership import meta
+from kubeviz.controllers.objects import meta
 
 log = logging.getLogger(__name__)
 

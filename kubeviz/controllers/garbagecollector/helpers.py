@@ -21,6 +21,7 @@ from typing import Any
 
 from kubeviz.client.rest import BUILTIN, Resource
 from kubeviz.client.sharedcache import resource_key
+from kubeviz.controllers.objects import meta as _meta
 
 Obj = Mapping[str, Any]
 
@@ -46,10 +47,6 @@ class Target:
     def decode(cls, key: str) -> Target:
         resource, namespace, name, uid = key.split("|")
         return cls(resource, namespace, name, uid)
-
-
-def _meta(obj: Obj) -> Mapping[str, Any]:
-    return obj.get("metadata") or {}
 
 
 def target_of(resource: Resource, obj: Obj) -> Target:

@@ -38,7 +38,8 @@ from kubeviz.controllers.base import Context, Controller, Observation, Watch, ow
 from kubeviz.controllers.job import helpers
 from kubeviz.controllers.job import pods as jobpods
 from kubeviz.controllers.job.tracking import BackoffStore, FinalizerExpectations
-from kubeviz.controllers.ownership import claim, controller_of, is_controlled_by, meta, spec
+from kubeviz.controllers.objects import meta, spec
+from kubeviz.controllers.ownership import claim, controller_of, is_controlled_by
 from kubeviz.controllers.podcontrol import create_pod, delete_pod, pod_from_template
 from kubeviz.controllers.replicaset import helpers as rshelpers
 from kubeviz.controllers.timestamps import format_time, parse_time

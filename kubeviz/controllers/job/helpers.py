@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from kubeviz.controllers.objects import spec as _spec
+from kubeviz.controllers.objects import status as _status
 from kubeviz.controllers.timestamps import format_time, parse_time
 
 Obj = Mapping[str, Any]
@@ -38,14 +40,6 @@ REASON_BACKOFF_LIMIT_EXCEEDED = "BackoffLimitExceeded"
 MESSAGE_BACKOFF_LIMIT_EXCEEDED = "Job has reached the specified backoff limit"
 REASON_DEADLINE_EXCEEDED = "DeadlineExceeded"
 MESSAGE_DEADLINE_EXCEEDED = "Job was active longer than specified deadline"
-
-
-def _spec(obj: Obj) -> Obj:
-    return obj.get("spec") or {}
-
-
-def _status(obj: Obj) -> Obj:
-    return obj.get("status") or {}
 
 
 @dataclass(frozen=True)

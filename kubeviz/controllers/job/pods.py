@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from kubeviz.controllers.objects import meta as _meta
+from kubeviz.controllers.objects import status as _status
 from kubeviz.controllers.timestamps import parse_time
 
 Obj = Mapping[str, Any]
@@ -33,14 +35,6 @@ TRACKING_FINALIZER = "batch.kubernetes.io/job-tracking"
 MAX_UNCOUNTED_PODS = 500
 DEFAULT_POD_FAILURE_BACKOFF_SECONDS = 10.0
 MAX_POD_FAILURE_BACKOFF_SECONDS = 600.0
-
-
-def _meta(obj: Obj) -> Obj:
-    return obj.get("metadata") or {}
-
-
-def _status(obj: Obj) -> Obj:
-    return obj.get("status") or {}
 
 
 def _phase(pod: Obj) -> str:

@@ -23,7 +23,7 @@ from typing import Any
 from kubeviz.client.rest import BUILTIN, NAMESPACES, PODS, APIStatusError, Resource
 from kubeviz.controllers.base import Context, Controller, Obj, Watch
 from kubeviz.controllers.namespace import helpers
-from kubeviz.controllers.ownership import meta, spec, status
+from kubeviz.controllers.objects import meta, spec, status
 
 log = logging.getLogger(__name__)
 

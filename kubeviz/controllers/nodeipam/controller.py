@@ -22,7 +22,7 @@ from django.conf import settings
 from kubeviz.client.rest import NODES, APIStatusError
 from kubeviz.controllers.base import Context, Controller, Watch
 from kubeviz.controllers.nodeipam.helpers import CIDRRangeExhausted, allocate_pod_cidr
-from kubeviz.controllers.ownership import meta, spec
+from kubeviz.controllers.objects import meta, spec
 
 Obj = dict[str, Any]
 
@@ -56,6 +56,10 @@ class CIDRClaims:
         self._redis.eval(_RELEASE, 1, self._hash, cidr, node)
 
 
+#: How often a node that found the range full looks again (upstream retries with backoff).
+EXHAUSTED_RETRY_SECONDS = 30.0
+
+
 def node_cidrs(node: Obj) -> list[str]:
     """Return the pod subnets a node already has."""
     return list(spec(node).get("podCIDRs") or ([spec(node)["podCIDR"]] if spec(node).get("podCIDR") else []))
@@ -81,6 +85,9 @@ def sync(ctx: Context, key: str) -> None:
     # A subnet claimed earlier whose patch the cache has not shown yet is patched again.
     claimed = next((c for c, holder in held.items() if holder == key), None)
     cidr = claimed or _allocate(ctx, claims, node=node, nodes=nodes)
+    if cidr is None:
+        ctx.requeue_after(key, EXHAUSTED_RETRY_SECONDS)  # a node may be deleted and free one
+        return
     try:
         ctx.client.patch(NODES, key, {"spec": {"podCIDR": cidr, "podCIDRs": [cidr]}})
     except APIStatusError as exc:
@@ -91,15 +98,15 @@ def sync(ctx: Context, key: str) -> None:
         raise
 
 
-def _allocate(ctx: Context, claims: CIDRClaims, *, node: Obj, nodes: dict[str, Obj]) -> str:
-    """Claim the lowest subnet no node has and no other worker has claimed."""
+def _allocate(ctx: Context, claims: CIDRClaims, *, node: Obj, nodes: dict[str, Obj]) -> str | None:
+    """Claim the lowest subnet no node has and no other worker has claimed; None if none is left."""
     used = {c for n in nodes.values() for c in node_cidrs(n)} | set(claims.all())
     while True:
         try:
             cidr = allocate_pod_cidr(ctx.info.cluster_cidr, ctx.info.node_cidr_mask, used=used)
         except CIDRRangeExhausted:
             _record(ctx, node, "CIDRNotAvailable")
-            raise
+            return None
         if claims.claim(cidr, meta(node)["name"]):
             return cidr
         used.add(cidr)  # another worker won it a moment ago

@@ -24,7 +24,7 @@ from typing import Any
 from kubeviz.client.rest import LEASES, NODES, PODS, APIStatusError
 from kubeviz.controllers.base import Context, Controller, Watch
 from kubeviz.controllers.nodelifecycle import helpers
-from kubeviz.controllers.ownership import meta, spec, status
+from kubeviz.controllers.objects import meta, spec, status
 from kubeviz.controllers.timestamps import parse_time
 
 Obj = dict[str, Any]

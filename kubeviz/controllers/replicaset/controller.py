@@ -14,7 +14,8 @@ from typing import Any
 from kubeviz.client.informer import split_key
 from kubeviz.client.rest import PODS, REPLICASETS, APIStatusError
 from kubeviz.controllers.base import Context, Controller, Observation, Watch, owner_key
-from kubeviz.controllers.ownership import claim, meta, spec
+from kubeviz.controllers.objects import meta, spec
+from kubeviz.controllers.ownership import claim
 from kubeviz.controllers.podcontrol import create_pod, delete_pod, pod_from_template
 from kubeviz.controllers.replicaset import helpers
 

@@ -23,6 +23,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from kubeviz.client.labels import from_labels
+from kubeviz.controllers.objects import meta as _meta
+from kubeviz.controllers.objects import status as _status
 from kubeviz.controllers.timestamps import format_time, parse_time
 
 Obj = Mapping[str, Any]
@@ -37,14 +39,6 @@ _PHASE_ORDINAL = {"Pending": 0, "Unknown": 1, "Running": 2}
 
 
 # --- pod predicates ---------------------------------------------------------------------------
-
-
-def _meta(obj: Obj) -> Obj:
-    return obj.get("metadata") or {}
-
-
-def _status(obj: Obj) -> Obj:
-    return obj.get("status") or {}
 
 
 def _ready_condition(pod: Obj) -> Obj | None:

@@ -13,7 +13,7 @@ from typing import Any
 
 from kubeviz.client.rest import NAMESPACES, SERVICEACCOUNTS, APIStatusError
 from kubeviz.controllers.base import Context, Controller, Watch
-from kubeviz.controllers.ownership import meta, status
+from kubeviz.controllers.objects import meta, status
 
 #: Upstream's ``serviceAccountsToEnsure``.
 ACCOUNTS_TO_ENSURE = ("default",)

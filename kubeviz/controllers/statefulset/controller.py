@@ -21,7 +21,8 @@ from kubeviz.client.informer import split_key
 from kubeviz.client.labels import as_selector
 from kubeviz.client.rest import CONTROLLERREVISIONS, PODS, STATEFULSETS, APIStatusError
 from kubeviz.controllers.base import Context, Controller, Watch, owner_key
-from kubeviz.controllers.ownership import claim, meta, spec, status
+from kubeviz.controllers.objects import meta, spec, status
+from kubeviz.controllers.ownership import claim
 from kubeviz.controllers.replicaset.helpers import SLOW_START_INITIAL_BATCH_SIZE, slow_start_batch
 from kubeviz.controllers.statefulset import helpers
 

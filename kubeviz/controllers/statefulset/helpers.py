@@ -31,6 +31,10 @@ from datetime import datetime
 from typing import Any
 
 from kubeviz.controllers.deployment.helpers import safe_encode
+from kubeviz.controllers.objects import meta as _meta
+from kubeviz.controllers.objects import new_controller_ref
+from kubeviz.controllers.objects import spec as _spec
+from kubeviz.controllers.objects import status as _status
 from kubeviz.controllers.podcontrol import pod_from_template
 from kubeviz.controllers.replicaset.helpers import is_pod_available, is_pod_ready
 
@@ -43,18 +47,6 @@ CREATE, DELETE, UPDATE = "create", "delete", "update"
 
 _ORDINAL_NAME = re.compile(r"^(.*)-([0-9]+)$")
 _INT32_MAX = 2**31 - 1
-
-
-def _meta(obj: Obj) -> Obj:
-    return obj.get("metadata") or {}
-
-
-def _spec(obj: Obj) -> Obj:
-    return obj.get("spec") or {}
-
-
-def _status(obj: Obj) -> Obj:
-    return obj.get("status") or {}
 
 
 def _name(obj: Obj) -> str:
@@ -356,16 +348,7 @@ def new_revision(sts: Obj, *, revision: int, collision_count: int) -> dict[str, 
         "name": revision_name(_name(sts), hash_),
         "namespace": _meta(sts).get("namespace"),
         "labels": {**template_labels, REVISION_LABEL: hash_},
-        "ownerReferences": [
-            {
-                "apiVersion": sts.get("apiVersion", "apps/v1"),
-                "kind": sts.get("kind", "StatefulSet"),
-                "name": _name(sts),
-                "uid": _meta(sts).get("uid"),
-                "controller": True,
-                "blockOwnerDeletion": True,
-            }
-        ],
+        "ownerReferences": [new_controller_ref({"apiVersion": "apps/v1", "kind": "StatefulSet", **sts})],
     }
     if _meta(sts).get("annotations"):
         meta["annotations"] = dict(_meta(sts)["annotations"])

@@ -19,7 +19,7 @@ from typing import Any
 
 from kubeviz.client.rest import NODES, PODS, APIStatusError
 from kubeviz.controllers.base import Context, Controller, Watch
-from kubeviz.controllers.ownership import meta, spec
+from kubeviz.controllers.objects import meta, spec
 from kubeviz.controllers.tainteviction import helpers
 
 Obj = dict[str, Any]

@@ -20,7 +20,7 @@ from kubeviz.client.informer import split_key
 from kubeviz.client.rest import JOBS, APIStatusError, Preconditions, PropagationPolicy
 from kubeviz.controllers.base import Context, Controller, Watch
 from kubeviz.controllers.job import helpers
-from kubeviz.controllers.ownership import meta, spec
+from kubeviz.controllers.objects import meta, spec
 from kubeviz.controllers.timestamps import parse_time
 
 
