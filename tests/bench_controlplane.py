@@ -239,9 +239,17 @@ class Stack:
         self.stack.callback(stop, proc)
         return proc
 
-    def controlplane(self, cluster: str) -> Any:
+    def controlplane(self, cluster: str, *components: str) -> Any:
+        only = [arg for c in components for arg in ("--component", c)]
         return self.spawn(
-            f"controlplane-{cluster}", "-m", "kubeviz.controlplane", "--api", self.url, "--cluster", cluster
+            f"controlplane-{cluster}",
+            "-m",
+            "kubeviz.controlplane",
+            "--api",
+            self.url,
+            "--cluster",
+            cluster,
+            *only,
         )
 
 

@@ -9,25 +9,9 @@ import pytest
 from kubeviz.client import CONFIGMAPS, DEPLOYMENTS, EVENTS, NAMESPACES, PODS, REPLICASETS, APIStatusError
 from kubeviz.controllers.registry import CONTROLLERS
 from tests.standin import wait_for
+from tests.workloads import replicaset
 
 HOLD = "kubeviz.test/hold"
-
-
-def replicaset(name: str, replicas: int = 3) -> dict:
-    labels = {"app": name}
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "ReplicaSet",
-        "metadata": {"name": name, "namespace": "default"},
-        "spec": {
-            "replicas": replicas,
-            "selector": {"matchLabels": labels},
-            "template": {
-                "metadata": {"labels": labels},
-                "spec": {"containers": [{"name": "web", "image": "nginx:1.27"}]},
-            },
-        },
-    }
 
 
 def gone(client, resource, name: str) -> bool:

@@ -23,6 +23,7 @@ from kubeviz.controllers.timestamps import format_time
 from tests.conftest import LiveCluster, LiveServer
 from tests.controlplane.conftest import Plane, running_plane
 from tests.standin import wait_for
+from tests.workloads import replicaset
 
 SPEED = 25.0
 UNREACHABLE = "node.kubernetes.io/unreachable"
@@ -112,7 +113,6 @@ def test_default_service_account_appears_and_comes_back(plane):
 
 
 def prefers_worker_2(name: str, replicas: int) -> dict[str, Any]:
-    labels = {"app": name}
     affinity = {
         "nodeAffinity": {
             "preferredDuringSchedulingIgnoredDuringExecution": [
@@ -127,19 +127,7 @@ def prefers_worker_2(name: str, replicas: int) -> dict[str, Any]:
             ]
         }
     }
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "ReplicaSet",
-        "metadata": {"name": name, "namespace": "default"},
-        "spec": {
-            "replicas": replicas,
-            "selector": {"matchLabels": labels},
-            "template": {
-                "metadata": {"labels": labels},
-                "spec": {"affinity": affinity, "containers": [{"name": "web", "image": "nginx:1.27"}]},
-            },
-        },
-    }
+    return replicaset(name, replicas, pod_spec={"affinity": affinity})
 
 
 def test_silent_node_goes_unknown_is_tainted_and_its_pods_move(fast_plane):

@@ -2,23 +2,7 @@ from __future__ import annotations
 
 from kubeviz.client import PODS, REPLICASETS
 from tests.standin import wait_for
-
-
-def replicaset(name: str, replicas: int) -> dict:
-    labels = {"app": name}
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "ReplicaSet",
-        "metadata": {"name": name, "namespace": "default"},
-        "spec": {
-            "replicas": replicas,
-            "selector": {"matchLabels": labels},
-            "template": {
-                "metadata": {"labels": labels},
-                "spec": {"containers": [{"name": "web", "image": "nginx:1.27"}]},
-            },
-        },
-    }
+from tests.workloads import replicaset
 
 
 def test_replicaset_creates_schedules_and_reports_ready(plane):

@@ -24,6 +24,7 @@ import yaml
 from kubeviz.client import DEPLOYMENTS, LEASES, PODS, REPLICASETS, Client
 from tests.conftest import ROOT, LiveServer
 from tests.standin import KubeletStandIn, wait_for
+from tests.workloads import deployment
 
 TOOLS = ROOT / "var" / "tools"
 
@@ -150,25 +151,6 @@ def processes(kubeviz_server: LiveServer, tmp_path_factory: pytest.TempPathFacto
         kubelet.stop()
         p.client.close()
         httpx.delete(f"{kubeviz_server.url}/api/clusters/{name}", timeout=30)
-
-
-def deployment(name: str, replicas: int, image: str = "nginx:1.27") -> dict:
-    labels = {"app": name}
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": name, "namespace": "default"},
-        "spec": {
-            "replicas": replicas,
-            "selector": {"matchLabels": labels},
-            "template": {
-                "metadata": {"labels": labels},
-                "spec": {
-                    "containers": [{"name": "web", "image": image, "resources": {"requests": {"cpu": "10m"}}}]
-                },
-            },
-        },
-    }
 
 
 def holder(p: Processes, lease: str) -> str:
