@@ -5,6 +5,10 @@ event names the object it is about, a reason, a message and the component that r
 A repeat of the same event within 10 minutes is not a new object: the existing Event's
 ``count`` goes up and its ``lastTimestamp`` moves, as upstream's aggregation does.
 
+Spam filter, as upstream's ``EventSourceObjectSpamFilter``: one source may record 25 events
+about one object at once, then one more every 5 minutes; the rest are dropped.  A
+ReplicaSet scaled to 1,000 therefore gets 25 ``SuccessfulCreate`` events, not 1,000.
+
 Recording never raises.  An event that cannot be written is logged and dropped, because
 a reconcile must not fail for want of an event (upstream drops them too).
 
@@ -33,6 +37,23 @@ NORMAL = "Normal"
 WARNING = "Warning"
 #: How long a repeat is folded into the first Event (client-go's maxLruCacheEntries window).
 REPEAT_WINDOW_SECONDS = 600
+#: client-go's defaultSpamBurst and defaultSpamQPS: 25 events, then one per 5 minutes.
+SPAM_BURST = 25
+SPAM_QPS = 1.0 / 300.0
+
+# KEYS: the bucket.  ARGV: now, burst, refill per second.  Returns 1 if a token was taken.
+_TAKE_TOKEN = """
+local b = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local now, burst, qps = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local tokens = tonumber(b[1]) or burst
+local at = tonumber(b[2]) or now
+tokens = math.min(burst, tokens + math.max(0, now - at) * qps)
+local taken = 0
+if tokens >= 1 then tokens = tokens - 1; taken = 1 end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', ARGV[1])
+redis.call('EXPIRE', KEYS[1], math.ceil(burst / qps))
+return taken
+"""
 
 
 def _stamp(moment: datetime) -> str:
@@ -95,6 +116,8 @@ class EventRecorder:
         ).hexdigest()
         now = self._clock()
         try:
+            if not self._allowed(ref, now):
+                return
             if self._count_repeat(identity, namespace, now):
                 return
             name = f"{ref['name']}.{time.time_ns():x}"
@@ -122,6 +145,24 @@ class EventRecorder:
             log.warning(
                 "%s: could not record %s event %s on %s: %s", self.component, kind, reason, ref["name"], exc
             )
+
+    def _allowed(self, ref: Mapping[str, Any], now: datetime) -> bool:
+        """Take a token from the (source, object) bucket; False means the event is spam."""
+        spam_key = "|".join(
+            [
+                self.component,
+                self.host,
+                ref["kind"],
+                ref.get("namespace", ""),
+                ref["name"],
+                ref["uid"],
+                ref["apiVersion"],
+            ]
+        )
+        bucket = f"{self._index}:spam:{hashlib.sha1(spam_key.encode()).hexdigest()}"
+        store = self._store()
+        taken = store.eval(_TAKE_TOKEN, 1, bucket, repr(now.timestamp()), SPAM_BURST, repr(SPAM_QPS))
+        return bool(taken)
 
     def _store(self) -> redis.Redis:
         return self._redis if self._redis is not None else default_redis()

@@ -266,3 +266,18 @@ def test_calculate_status_keeps_then_clears_replica_failure() -> None:
     assert kept["conditions"] == [old]
     cleared = calculate_status(rs(conditions=[old]), [], now=NOW)
     assert "conditions" not in cleared
+
+
+def test_slow_start_batch_in_parallel_still_stops_after_a_failing_batch() -> None:
+    import threading
+
+    lock, calls = threading.Lock(), []
+
+    def fn() -> bool:
+        with lock:
+            calls.append(1)
+            return len(calls) <= 6  # calls 7 and later fail: inside the batch of 4 (calls 4..7)
+
+    got, err = slow_start_batch(100, 1, fn, parallel=8)
+    assert (got, len(calls)) == (6, 7)
+    assert isinstance(err, RuntimeError)

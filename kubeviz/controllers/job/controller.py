@@ -57,6 +57,9 @@ class _StaleJob(Exception):
 
 # --- events into keys -------------------------------------------------------------------------
 
+#: Creates in flight at once within a slow-start batch (upstream: one goroutine each).
+CREATE_PARALLELISM = 8
+
 
 def pod_keys(pod: Mapping[str, Any]) -> list[str]:
     """Map a pod to its Job's key.
@@ -256,7 +259,9 @@ def _manage(ctx: Context, run: _Run, now: datetime) -> str | None:
     def create_one() -> None:
         create_pod(ctx.client, ctx.events, owner=run.job, pod=pod_from_template(template, owner=run.job))
 
-    created, error = rshelpers.slow_start_batch(count, rshelpers.SLOW_START_INITIAL_BATCH_SIZE, create_one)
+    created, error = rshelpers.slow_start_batch(
+        count, rshelpers.SLOW_START_INITIAL_BATCH_SIZE, create_one, parallel=CREATE_PARALLELISM
+    )
     if created < count:
         ctx.expectations.lower(run.key, add=count - created)  # those will never be seen
     run.active += created

@@ -20,6 +20,8 @@ from kubeviz.controllers.podcontrol import create_pod, delete_pod, pod_from_temp
 from kubeviz.controllers.replicaset import helpers
 
 BURST_REPLICAS = 500
+#: Creates in flight at once within a slow-start batch (upstream: one goroutine each).
+CREATE_PARALLELISM = 8
 
 
 def observe_pod(seen: Observation) -> None:
@@ -79,7 +81,9 @@ def manage_replicas(
         def create_one() -> None:
             create_pod(ctx.client, ctx.events, owner=rs, pod=pod_from_template(template, owner=rs))
 
-        created, error = helpers.slow_start_batch(count, helpers.SLOW_START_INITIAL_BATCH_SIZE, create_one)
+        created, error = helpers.slow_start_batch(
+            count, helpers.SLOW_START_INITIAL_BATCH_SIZE, create_one, parallel=CREATE_PARALLELISM
+        )
         if created < count:
             ctx.expectations.lower(key, add=count - created)  # those will never be seen
         return None if error is None else _message(error)

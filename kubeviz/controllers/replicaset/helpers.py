@@ -7,8 +7,8 @@ from ``pkg/controller/controller_utils.go`` the deletion ranking (``ActivePodsWi
 
 What is simplified:
 
-* ``slow_start_batch`` calls ``fn`` one after another instead of in goroutines; a batch still
-  runs to its end before failures are looked at, as upstream.
+* ``slow_start_batch`` runs a batch's calls on a few threads (or one after another) instead of
+  in goroutines; a batch still runs to its end before failures are looked at, as upstream.
 * Feature gates are taken at their v1.36 defaults: pod deletion cost and logarithmic
   scale-down are on.
 """
@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -79,7 +80,7 @@ def is_pod_available(pod: Obj, min_ready_seconds: int, now: datetime) -> bool:
 
 
 def slow_start_batch(
-    count: int, initial_batch_size: int, fn: Callable[[], object]
+    count: int, initial_batch_size: int, fn: Callable[[], object], *, parallel: int = 1
 ) -> tuple[int, Exception | None]:
     """Call ``fn`` ``count`` times in doubling batches; return (successes, first error).
 
@@ -87,24 +88,36 @@ def slow_start_batch(
     batch in which any call failed.  This keeps a controller that cannot create pods (quota,
     admission webhook) from sending hundreds of doomed requests at once, while a healthy one
     still reaches large counts in a logarithmic number of rounds.  A call fails by raising or
-    by returning ``False``.
+    by returning ``False``.  Upstream runs a batch's calls in goroutines; ``parallel`` runs up
+    to that many at once on threads (``fn`` must then be safe to call concurrently).
     """
     remaining, successes = count, 0
     batch = min(remaining, initial_batch_size)
-    while batch > 0:
-        errors: list[Exception] = []
-        for _ in range(batch):
-            try:
-                if fn() is False:
-                    errors.append(RuntimeError("call reported failure"))
-            except Exception as exc:  # every failure counts, like any error upstream
-                errors.append(exc)
-        successes += batch - len(errors)
-        if errors:
-            return successes, errors[0]
-        remaining -= batch
-        batch = min(2 * batch, remaining)
-    return successes, None
+    pool = ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="slow-start") if parallel > 1 else None
+    try:
+        while batch > 0:
+            outcomes = (
+                list(pool.map(_attempt, [fn] * batch)) if pool else [_attempt(fn) for _ in range(batch)]
+            )
+            errors = [e for e in outcomes if e is not None]
+            successes += batch - len(errors)
+            if errors:
+                return successes, errors[0]
+            remaining -= batch
+            batch = min(2 * batch, remaining)
+        return successes, None
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True)
+
+
+def _attempt(fn: Callable[[], object]) -> Exception | None:
+    try:
+        if fn() is False:
+            return RuntimeError("call reported failure")
+    except Exception as exc:  # every failure counts, like any error upstream
+        return exc
+    return None
 
 
 # --- deletion ranking -------------------------------------------------------------------------
