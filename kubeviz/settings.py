@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("KUBEVIZ_VAR_DIR", BASE_DIR / "var"))
@@ -105,6 +106,11 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # One broker can carry several kubevizes (or test runs) when each has its own queue name.
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("KUBEVIZ_CELERY_QUEUE", "celery")
+# kube-scheduler's task has a queue of its own, so a backlog of reconciles (a 1,000-pod
+# rollout queues thousands) never stands between a pending pod and its scheduling.  Workers
+# consume every queue listed here.
+KUBEVIZ_SCHEDULER_QUEUE = f"{CELERY_TASK_DEFAULT_QUEUE}.kube-scheduler"
+CELERY_TASK_QUEUES = (Queue(CELERY_TASK_DEFAULT_QUEUE), Queue(KUBEVIZ_SCHEDULER_QUEUE))
 # The shared work queue's task lives in kubeviz.client, which is not a Django app.
 CELERY_IMPORTS = ["kubeviz.client.workqueue", "kubeviz.controllers.tasks", "kubeviz.scheduler.tasks"]
 CELERY_BEAT_SCHEDULE = {

@@ -43,6 +43,7 @@ import orjson
 
 from tests.bench import (
     ROOT,
+    cpu_seconds,
     http_client,
     machine_info,
     quantile,
@@ -253,7 +254,12 @@ class Stack:
         )
 
 
-def scheduler_scenario(s: Stack, node_count: int) -> tuple[float, float, float, float]:
+def cpu_shares(before: dict[str, float], after: dict[str, float], wall: float) -> str:
+    """Describe each process's CPU use over ``wall`` seconds (100% = one core busy throughout)."""
+    return ", ".join(f"{role} {(after[role] - before[role]) / wall:.0%}" for role in before)
+
+
+def scheduler_scenario(s: Stack, node_count: int) -> tuple[float, float, float, float, str]:
     name = f"sched-{node_count}"
     api = make_cluster(s.url, name)
     create_many(api, "/api/v1/nodes", [node(f"node-{i}") for i in range(node_count)])
@@ -261,14 +267,17 @@ def scheduler_scenario(s: Stack, node_count: int) -> tuple[float, float, float, 
     watch = PodWatch(api, "default").start()
     started = time.time()
     proc = s.controlplane(name, "kube-scheduler")  # the scheduler alone: no controller competes
+    pids = {"apiserver": s.api_pid, "worker": s.worker.pid, "control plane": proc.pid}
+    before = {role: cpu_seconds(pid) for role, pid in pids.items()}
     ok = watch.wait("bound", PODS, timeout=600)
+    after = {role: cpu_seconds(pid) for role, pid in pids.items()}
     watch.stop()
     stop(proc)
     if not ok:
         print(f"  note: only {len(watch.bound)} of {PODS} pods were bound within the time limit")
     rate, p50, p99 = rate_and_gaps(list(watch.bound.values()))
     total = max(watch.bound.values(), default=math.nan) - started
-    return rate, p50, p99, total
+    return rate, p50, p99, total, cpu_shares(before, after, time.time() - started)
 
 
 class Heartbeats:
@@ -339,11 +348,14 @@ def controller_scenario(s: Stack) -> dict[str, float]:
             "template": {"metadata": {"labels": labels}, "spec": pod("x")["spec"]},
         },
     }
+    pids = {"apiserver": s.api_pid, "worker": s.worker.pid, "control plane": proc.pid}
+    before = {role: cpu_seconds(pid) for role, pid in pids.items()}
     sent = time.time()
     with http_client(api) as c:
         check(c.post("/apis/apps/v1/namespaces/default/deployments", json=deployment), 201)
     created_ok = watch.wait("seen", REPLICAS, timeout=600)
     bound_ok = watch.wait("bound", REPLICAS, timeout=600)
+    cpu = cpu_shares(before, {role: cpu_seconds(pid) for role, pid in pids.items()}, time.time() - sent)
     watch.stop()
     heartbeats.stop()
     stop(proc)
@@ -353,6 +365,7 @@ def controller_scenario(s: Stack) -> dict[str, float]:
         "bound": max(watch.bound.values(), default=math.nan) - sent if bound_ok else math.nan,
         "seen": len(watch.seen),
         "bound_n": len(watch.bound),
+        "cpu": cpu,
     }
     return out
 
@@ -371,15 +384,15 @@ def run(stack: contextlib.ExitStack) -> None:
     for n in NODE_COUNTS:
         print(f"running   scheduler: {PODS} pending pods, {n} nodes ...", flush=True)
         ref = in_memory_reference(n)
-        rate, p50, p99, total = scheduler_scenario(s, n)
-        rows.append((n, rate, p50, p99, total, ref))
+        rate, p50, p99, total, cpu = scheduler_scenario(s, n)
+        rows.append((n, rate, p50, p99, total, cpu, ref))
     print(f"running   controller: a {REPLICAS}-replica Deployment ...", flush=True)
     ctrl = controller_scenario(s)
     print()
     print(
         f"{'scenario':46} {'rate/s':>9} {'gap p50':>9} {'gap p99':>9}   {'reference':>10} {'ratio':>7}  target"
     )
-    for n, rate, p50, p99, total, (rrate, rp50, rp99) in rows:
+    for n, rate, p50, p99, total, cpu, (rrate, rp50, rp99) in rows:
         target = "≥ 100 pods/s" if n == 100 else "—"
         verdict = ("met" if rate >= 100 else "MISSED") if n == 100 else ""
         print(
@@ -388,11 +401,13 @@ def run(stack: contextlib.ExitStack) -> None:
         )
         print(f"{'  (in-memory reference gaps p50 / p99)':46} {'':9} {rp50:8.1f}ms {rp99:8.1f}ms")
         print(f"{'  (start of control plane → last bind, s)':46} {total:9.1f}")
+        print(f"{'  (cpu, share of one core)':46} {cpu}")
     print(
         f"{'Deployment ' + str(REPLICAS) + ': apply → last pod created (s)':46} {ctrl['created']:9.1f}"
         f"   {ctrl['floor']:10.1f} {ctrl['created'] / ctrl['floor']:7.2f}  (reference: 1 client POSTing {REPLICAS} pods)"
     )
     print(f"{'Deployment ' + str(REPLICAS) + ': apply → last pod bound (s)':46} {ctrl['bound']:9.1f}")
+    print(f"{'  (cpu, share of one core)':46} {ctrl['cpu']}")
     if ctrl["seen"] < REPLICAS or ctrl["bound_n"] < REPLICAS:
         print(f"  note: saw {ctrl['seen']} pods created and {ctrl['bound_n']} bound")
     load1, load5, _ = os.getloadavg()

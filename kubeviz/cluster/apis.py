@@ -194,9 +194,9 @@ class RequestsAPI(APIView):
 class SchedulingAPI(APIView):
     """``GET /api/clusters/<name>/scheduling/<namespace>/<pod>``: the pod's latest scheduling attempt.
 
-    Every node's filter verdicts (plugin → code and reasons), every feasible node's scores per
-    plugin (raw, normalized, weight, weighted) and totals, the chosen node, and the message
-    the event carried.  404 until kube-scheduler has tried the pod.
+    The filter verdicts that failed (node → plugin → code and reasons), per-plugin scores of
+    the best feasible nodes with their totals, the chosen node, and the message the event
+    carried.  404 until kube-scheduler has tried the pod.
     """
 
     authentication_classes: list[Any] = []

@@ -86,7 +86,8 @@ def _assumed_key(cluster: str) -> str:
 
 
 def wake_queue() -> WorkQueue:
-    return WorkQueue(QUEUE_NAME)
+    """Return the work queue of scheduling keys, routed to the scheduler's own Celery queue."""
+    return WorkQueue(QUEUE_NAME, celery_queue=settings.KUBEVIZ_SCHEDULER_QUEUE)
 
 
 class SchedulerInformers:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from django.conf import settings
+
 from kubeviz.celery import app
 from kubeviz.client import clusterinfo
 from kubeviz.client.workqueue import register
 from kubeviz.scheduler.loop import QUEUE_NAME, SCHEDULE_KEY, schedule, wake_queue
 from kubeviz.scheduler.queue import SchedulingQueue
 
-register(QUEUE_NAME, schedule)
+register(QUEUE_NAME, schedule, celery_queue=settings.KUBEVIZ_SCHEDULER_QUEUE)
 
 
 @app.task(name="kubeviz.scheduler.tasks.flush", ignore_result=True)

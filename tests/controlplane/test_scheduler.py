@@ -49,12 +49,15 @@ def test_pod_is_bound_with_a_scheduled_event_and_a_recorded_decision(plane):
     url = f"{plane.cluster.base}/api/clusters/{plane.cluster.name}/scheduling/default/one"
     decision = httpx.get(url, timeout=10).json()
     assert decision["selectedNode"] == bound and decision["bound"] is True
-    assert set(decision["filters"]) == {"master-1", "worker-1", "worker-2"}
+    assert decision["nodesEvaluated"] == 3
+    assert set(decision["filters"]) == {"master-1"}  # only what failed is listed
     taint = decision["filters"]["master-1"]["TaintToleration"]
     assert taint["code"] == "UnschedulableAndUnresolvable"
     assert taint["reasons"] == ["node(s) had untolerated taint {node-role.kubernetes.io/control-plane: }"]
     assert set(decision["feasibleNodes"]) == {"worker-1", "worker-2"}
-    assert "NodeResourcesFit" in decision["scores"][bound]
+    raw, normalized = decision["scores"][bound]["NodeResourcesFit"]
+    assert 0 <= normalized <= 100 and decision["scoreWeights"]["NodeResourcesFit"] == 1
+    assert decision["totals"][bound] == max(decision["totals"].values())
     missing = httpx.get(url.replace("/one", "/nobody"), timeout=10)
     assert missing.status_code == 404 and missing.json()["reason"] == "NotFound"
 
