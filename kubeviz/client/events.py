@@ -56,6 +56,17 @@ return taken
 """
 
 
+_SCRIPTS: dict[int, Any] = {}
+
+
+def _take_token_script(client: redis.Redis) -> Any:
+    """Return the spam filter's script registered on ``client`` (sent by SHA after the first use)."""
+    found = _SCRIPTS.get(id(client))
+    if found is None:
+        found = _SCRIPTS[id(client)] = client.register_script(_TAKE_TOKEN)
+    return found
+
+
 def _stamp(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -160,9 +171,8 @@ class EventRecorder:
             ]
         )
         bucket = f"{self._index}:spam:{hashlib.sha1(spam_key.encode()).hexdigest()}"
-        store = self._store()
-        taken = store.eval(_TAKE_TOKEN, 1, bucket, repr(now.timestamp()), SPAM_BURST, repr(SPAM_QPS))
-        return bool(taken)
+        take = _take_token_script(self._store())
+        return bool(take(keys=[bucket], args=[repr(now.timestamp()), SPAM_BURST, repr(SPAM_QPS)]))
 
     def _store(self) -> redis.Redis:
         return self._redis if self._redis is not None else default_redis()

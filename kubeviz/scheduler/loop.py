@@ -52,6 +52,7 @@ ASSUMED_TTL = 30.0
 RESYNC_SECONDS = 30.0
 #: Bindings in flight at once while the next cycles run.
 BIND_WORKERS = 8
+MAX_BINDS_IN_FLIGHT = 4 * BIND_WORKERS
 
 
 def _spec(obj: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -255,6 +256,9 @@ class Cycle:
         self.redis.hset(_assumed_key(self.cluster), key, node)
         self.by_name[node].add_pod({**pod, "spec": {**_spec(pod), "nodeName": node}})
         self.binds.append(self._binder.submit(self._bind, key, pod, node, result, now, attempt))
+        if len(self.binds) >= MAX_BINDS_IN_FLIGHT:
+            # Let the bindings catch up rather than assume hundreds of pods ahead of them.
+            self.binds.pop(0).result()
 
     def _bind(self, key: str, pod: Obj, node: str, result: Result, now: datetime, attempt: int) -> None:
         """The binding cycle (upstream runs it in a goroutine too): bind, then record and tell."""

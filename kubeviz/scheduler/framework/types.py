@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cached_property
 from typing import Any
 
 from kubeviz.scheduler.framework import quantity
@@ -49,8 +50,8 @@ class Status:
 
     @classmethod
     def success(cls) -> Status:
-        """Return the verdict that lets a node pass."""
-        return cls()
+        """Return the verdict that lets a node pass (one shared, frozen value)."""
+        return _SUCCESS
 
     @classmethod
     def unschedulable(cls, *reasons: str, resolvable: bool = True) -> Status:
@@ -66,6 +67,9 @@ class Status:
     def message(self) -> str:
         """Join the reasons the way ``Status.Message`` does."""
         return ", ".join(self.reasons)
+
+
+_SUCCESS = Status()
 
 
 @dataclass
@@ -207,14 +211,14 @@ class NodeInfo:
         gone = {id(p) for p in remove}
         return NodeInfo.build(self.node, [p for p in self.pods if id(p) not in gone])
 
-    @property
+    @cached_property
     def name(self) -> str:
-        """Return the node's name."""
+        """Return the node's name (read once: every plugin asks for it for every pod)."""
         return name_of(self.node)
 
-    @property
+    @cached_property
     def labels(self) -> dict[str, str]:
-        """Return the node's labels."""
+        """Return the node's labels (a node object in the snapshot never changes)."""
         return labels_of(self.node)
 
 
