@@ -43,6 +43,8 @@ from kubeviz.scheduler.queue import SchedulingQueue
 log = logging.getLogger(__name__)
 
 COMPONENT = "kube-scheduler"
+#: Upstream's ``ErrNoNodesAvailable``: the FailedScheduling message of a cluster without nodes.
+NO_NODES = "no nodes available to schedule pods"
 SCHEDULER_NAME = "default-scheduler"
 QUEUE_NAME = f"{COMPONENT}:schedule"
 SCHEDULE_KEY = "schedule"
@@ -244,7 +246,7 @@ class Cycle:
         now = datetime.now(UTC)
         attempt = int(self.redis.hget(self.queue._attempts, key) or 0) + 1
         if result.selected is None:
-            message = fit_error_message(result, len(self.node_infos))
+            message = fit_error_message(result, len(self.node_infos)) if self.node_infos else NO_NODES
             self.queue.park_unschedulable(key)
             self._record(result, pod=pod, at=now, message=message, attempt=attempt, bound=False)
             self.events.warning(pod, "FailedScheduling", message)

@@ -56,7 +56,12 @@ class Plane:
 
 @contextmanager
 def running_plane(
-    cluster: LiveCluster, kubeviz_server: LiveServer, *, lease_period: float = 2.0
+    cluster: LiveCluster,
+    kubeviz_server: LiveServer,
+    *,
+    lease_period: float = 2.0,
+    masters: int = 1,
+    workers: int = 2,
 ) -> Iterator[Plane]:
     """Run the control plane and the kubelet stand-in for one live cluster (``plane``'s body).
 
@@ -74,7 +79,9 @@ def running_plane(
     clusterinfo.publish(ClusterInfo.from_explorer(body))
     dispatcher = ThreadDispatcher(workers=6)
     set_default_dispatcher(dispatcher)
-    kubelet = KubeletStandIn(cluster.server, lease_period=lease_period).start()
+    kubelet = KubeletStandIn(
+        cluster.server, lease_period=lease_period, masters=masters, workers=workers
+    ).start()
     cm = ControllerManager(
         cluster=cluster.name,
         client=Client(cluster.server, component="kube-controller-manager", name="shared-informers"),

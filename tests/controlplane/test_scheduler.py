@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from kubeviz.client import EVENTS, PODS
+from tests.controlplane.conftest import running_plane
 from tests.standin import wait_for
 
 
@@ -89,6 +91,29 @@ def test_pod_that_fits_nowhere_waits_then_lands_on_a_new_node(plane):
             what="rescheduling",
         )
         == "worker-3"
+    )
+
+
+@pytest.fixture
+def nodeless_plane(cluster, kubeviz_server):
+    with running_plane(cluster, kubeviz_server, masters=0, workers=0) as p:
+        yield p
+
+
+def test_a_cluster_without_nodes_says_so(nodeless_plane):
+    plane = nodeless_plane
+    plane.client.create(PODS, pod("lonely"))
+    event = wait_for(
+        lambda: [e for e in events_for(plane, "lonely") if e["reason"] == "FailedScheduling"], what="event"
+    )[0]
+    assert event["message"] == "no nodes available to schedule pods"
+    plane.kubelet.add_node("worker-1")
+    assert (
+        wait_for(
+            lambda: plane.client.get(PODS, "lonely", namespace="default")["spec"].get("nodeName"),
+            what="binding",
+        )
+        == "worker-1"
     )
 
 
