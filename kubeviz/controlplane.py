@@ -43,7 +43,6 @@ from kubeviz.client import clusterinfo  # noqa: E402
 from kubeviz.client.clusterinfo import ClusterInfo, api_url  # noqa: E402
 from kubeviz.client.leaderelection import HttpLeaseAPI, LeaderElector  # noqa: E402
 from kubeviz.client.rest import Client, user_agent  # noqa: E402
-from kubeviz.client.sharedcache import SharedCache  # noqa: E402
 from kubeviz.controllers.base import COMPONENT as KCM  # noqa: E402
 from kubeviz.controllers.manager import ControllerManager  # noqa: E402
 from kubeviz.controllers.registry import CONTROLLERS  # noqa: E402
@@ -244,9 +243,7 @@ class ControlPlaneProcess:
         for name in sorted(set(self.clusters) - seen):
             log.info("%s: cluster gone; stopping its control plane", name)
             self.clusters.pop(name).stop()
-            clusterinfo.withdraw(name)
-            for component in BUILDERS:
-                SharedCache(cluster=name, component=component).clear()
+            clusterinfo.forget(name)
 
     def run(self, stop: threading.Event) -> None:
         while not stop.is_set():

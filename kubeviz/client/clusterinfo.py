@@ -79,6 +79,34 @@ def withdraw(name: str, *, client: redis.Redis | None = None) -> None:
     (client or default_redis()).delete(_key(name))
 
 
+#: Where components keep per-cluster state in Redis (``{prefix}:{area}:{cluster}`` and below).
+CLUSTER_STATE_AREAS = (
+    "cache",
+    "cidrs",
+    "dsbackoff",
+    "events",
+    "expect",
+    "expect-finalizers",
+    "job-backoff",
+    "sched",
+    "schedq",
+)
+
+
+def forget(name: str, *, client: redis.Redis | None = None) -> int:
+    """Delete everything the components kept in Redis for a deleted cluster; return how many keys."""
+    r = client or default_redis()
+    withdraw(name, client=r)
+    deleted = 0
+    for area in CLUSTER_STATE_AREAS:
+        base = f"{settings.KUBEVIZ_REDIS_PREFIX}:{area}:{name}"
+        deleted += r.delete(base)
+        batch = list(r.scan_iter(match=f"{base}:*", count=500))
+        for i in range(0, len(batch), 500):
+            deleted += r.delete(*batch[i : i + 500])
+    return deleted
+
+
 def cluster_info(name: str, *, client: redis.Redis | None = None) -> ClusterInfo | None:
     """Return the published record of a cluster, or None."""
     raw = (client or default_redis()).get(_key(name))

@@ -75,3 +75,24 @@ def test_reset_forgets_a_resource_and_its_index_entries() -> None:
     assert cache.ref_of("cm-1") is not None  # other resources are untouched
     cache.clear()
     assert cache.ref_of("cm-1") is None
+
+
+def test_forgetting_a_cluster_deletes_its_state_and_nothing_else() -> None:
+    from django.conf import settings
+
+    from kubeviz.client import clusterinfo
+    from kubeviz.client.clusterinfo import ClusterInfo
+
+    writer, cache = make()
+    other_writer, other = make()
+    writer.put(PODS, pod("a", owner="rs-1"))
+    other_writer.put(PODS, pod("b"))
+    clusterinfo.publish(ClusterInfo(name=cache.cluster))
+    r = cache.redis
+    p = settings.KUBEVIZ_REDIS_PREFIX
+    r.set(f"{p}:schedq:{cache.cluster}:active", 1)
+    r.set(f"{p}:cidrs:{cache.cluster}", 1)
+    assert clusterinfo.forget(cache.cluster) >= 5
+    assert clusterinfo.cluster_info(cache.cluster) is None
+    assert not list(r.scan_iter(match=f"{p}:*:{cache.cluster}*"))
+    assert other.lister(PODS).get("default", "b") is not None
