@@ -44,6 +44,9 @@ log = logging.getLogger(__name__)
 
 Obj = dict[str, Any]
 COMPONENT = "kube-controller-manager"
+#: How often the workload controllers revisit every object they own (seconds at speed 1),
+#: so a lost event can delay a reconcile but never skip it.  Celery beat drives it.
+RESYNC_SECONDS = 300.0
 QUEUE_PREFIX = f"{COMPONENT}:"
 
 

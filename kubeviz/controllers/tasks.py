@@ -11,7 +11,6 @@ from functools import partial
 
 from kubeviz.celery import app
 from kubeviz.client import clusterinfo
-from kubeviz.client.informer import cache_key
 from kubeviz.client.sharedcache import SharedCache, default_redis
 from kubeviz.client.workqueue import register
 from kubeviz.controllers.base import COMPONENT, queue_for, queue_key, reconcile
@@ -42,7 +41,10 @@ def resync() -> int:
             if not r.set(marker, now, nx=True, ex=max(1, int(controller.resync_seconds / info.speed))):
                 continue
             queue = queue_for(controller.name)
-            for obj in cache.lister(controller.watches[0].resource).list():
-                queue.add(queue_key(info.name, cache_key(obj)))
-                queued += 1
+            primary = controller.watches[0]
+            for obj in cache.lister(primary.resource).list():
+                keys = primary.keys(obj) if primary.lookup is None else primary.lookup(cache, obj)
+                for key in keys:
+                    queue.add(queue_key(info.name, key))
+                    queued += 1
     return queued

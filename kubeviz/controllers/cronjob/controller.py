@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from kubeviz.client.informer import split_key
 from kubeviz.client.rest import CRONJOBS, JOBS, APIStatusError, PropagationPolicy
-from kubeviz.controllers.base import Context, Controller, Watch, owner_key
+from kubeviz.controllers.base import RESYNC_SECONDS, Context, Controller, Watch, owner_key
 from kubeviz.controllers.cronjob import helpers
 from kubeviz.controllers.cronjob import jobs as cjobs
 from kubeviz.controllers.objects import meta, spec
@@ -273,6 +273,7 @@ def _drop_active(cronjob: Obj, uid: str) -> None:
 
 CONTROLLER = Controller(
     name="cronjob",
+    resync_seconds=RESYNC_SECONDS,
     sync=sync,
     watches=(
         Watch(CRONJOBS),

@@ -26,7 +26,7 @@ from django.conf import settings
 from kubeviz.client.informer import cache_key, split_key
 from kubeviz.client.rest import CONTROLLERREVISIONS, DAEMONSETS, NODES, PODS, APIStatusError, PatchType
 from kubeviz.client.sharedcache import default_redis
-from kubeviz.controllers.base import Context, Controller, Observation, Watch, owner_key
+from kubeviz.controllers.base import RESYNC_SECONDS, Context, Controller, Observation, Watch, owner_key
 from kubeviz.controllers.daemonset import helpers
 from kubeviz.controllers.objects import meta, spec, status
 from kubeviz.controllers.ownership import claim
@@ -348,6 +348,7 @@ def update_status(
 
 CONTROLLER = Controller(
     name="daemonset",
+    resync_seconds=RESYNC_SECONDS,
     sync=sync,
     watches=(
         Watch(DAEMONSETS),

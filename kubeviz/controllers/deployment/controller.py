@@ -33,6 +33,7 @@ from kubeviz.client.rest import DEPLOYMENTS, PODS, REPLICASETS, APIStatusError
 from kubeviz.client.sharedcache import SharedCache
 from kubeviz.controllers.base import (
     COMPONENT,
+    RESYNC_SECONDS,
     Context,
     Controller,
     Observation,
@@ -562,6 +563,7 @@ class _Rollout:
 
 CONTROLLER = Controller(
     name=NAME,
+    resync_seconds=RESYNC_SECONDS,
     sync=sync,
     watches=(
         Watch(DEPLOYMENTS),

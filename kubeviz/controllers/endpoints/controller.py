@@ -15,7 +15,7 @@ from typing import Any
 from kubeviz.client.informer import split_key
 from kubeviz.client.labels import from_labels
 from kubeviz.client.rest import ENDPOINTS, PODS, SERVICES, APIStatusError
-from kubeviz.controllers.base import Context, Controller, Watch, own_key
+from kubeviz.controllers.base import RESYNC_SECONDS, Context, Controller, Watch, own_key
 from kubeviz.controllers.endpoints import helpers
 from kubeviz.controllers.endpointslice.controller import pod_keys
 from kubeviz.controllers.endpointslice.helpers import TRIGGER_TIME_ANNOTATION, trigger_time
@@ -89,6 +89,7 @@ def _write(ctx: Context, body: Obj, *, create: bool) -> None:
 
 CONTROLLER = Controller(
     name="endpoint",
+    resync_seconds=RESYNC_SECONDS,
     sync=sync,
     watches=(
         Watch(SERVICES),

@@ -17,7 +17,7 @@ from kubeviz.client.informer import split_key
 from kubeviz.client.labels import from_labels
 from kubeviz.client.rest import ENDPOINTSLICES, NODES, PODS, SERVICES, APIStatusError
 from kubeviz.client.sharedcache import SharedCache
-from kubeviz.controllers.base import Context, Controller, Observation, Watch, owner_key
+from kubeviz.controllers.base import RESYNC_SECONDS, Context, Controller, Observation, Watch, owner_key
 from kubeviz.controllers.endpointslice import helpers
 from kubeviz.controllers.objects import meta, spec
 
@@ -130,6 +130,7 @@ def _delete(ctx: Context, endpoint_slice: Obj) -> bool:
 
 CONTROLLER = Controller(
     name="endpointslice",
+    resync_seconds=RESYNC_SECONDS,
     event_source="endpoint-slice-controller",
     sync=sync,
     watches=(

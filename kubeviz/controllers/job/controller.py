@@ -34,7 +34,7 @@ from typing import Any
 
 from kubeviz.client.informer import split_key
 from kubeviz.client.rest import JOBS, PODS, APIStatusError, PatchType
-from kubeviz.controllers.base import Context, Controller, Observation, Watch, owner_key
+from kubeviz.controllers.base import RESYNC_SECONDS, Context, Controller, Observation, Watch, owner_key
 from kubeviz.controllers.job import helpers
 from kubeviz.controllers.job import pods as jobpods
 from kubeviz.controllers.job.tracking import BackoffStore, FinalizerExpectations
@@ -568,6 +568,7 @@ def _message(error: Exception) -> str:
 
 CONTROLLER = Controller(
     name="job",
+    resync_seconds=RESYNC_SECONDS,
     sync=sync,
     watches=(
         Watch(JOBS),

@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from kubeviz.client.rest import BUILTIN, NAMESPACES, PODS, APIStatusError, Resource
-from kubeviz.controllers.base import Context, Controller, Obj, Watch
+from kubeviz.controllers.base import RESYNC_SECONDS, Context, Controller, Obj, Watch
 from kubeviz.controllers.namespace import helpers
 from kubeviz.controllers.objects import meta, spec, status
 
@@ -218,5 +218,5 @@ CONTROLLER = Controller(
     sync=sync,
     watches=(Watch(NAMESPACES, keys=terminating_key),),
     # Upstream's NamespaceSyncPeriod: terminating namespaces are looked at again this often.
-    resync_seconds=300.0,
+    resync_seconds=RESYNC_SECONDS,
 )

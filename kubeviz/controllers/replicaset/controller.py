@@ -13,7 +13,7 @@ from typing import Any
 
 from kubeviz.client.informer import split_key
 from kubeviz.client.rest import PODS, REPLICASETS, APIStatusError
-from kubeviz.controllers.base import Context, Controller, Observation, Watch, owner_key
+from kubeviz.controllers.base import RESYNC_SECONDS, Context, Controller, Observation, Watch, owner_key
 from kubeviz.controllers.objects import meta, spec
 from kubeviz.controllers.ownership import claim
 from kubeviz.controllers.podcontrol import create_pod, delete_pod, pod_from_template
@@ -123,6 +123,7 @@ def _write_status(ctx: Context, rs: dict[str, Any], status: dict[str, Any]) -> d
 
 CONTROLLER = Controller(
     name="replicaset",
+    resync_seconds=RESYNC_SECONDS,
     sync=sync,
     watches=(
         Watch(REPLICASETS),

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from kubeviz.client.rest import NAMESPACES, SERVICEACCOUNTS, APIStatusError
-from kubeviz.controllers.base import Context, Controller, Watch
+from kubeviz.controllers.base import RESYNC_SECONDS, Context, Controller, Watch
 from kubeviz.controllers.objects import meta, status
 
 #: Upstream's ``serviceAccountsToEnsure``.
@@ -47,6 +47,7 @@ def sync(ctx: Context, key: str) -> None:
 
 CONTROLLER = Controller(
     name="serviceaccount",
+    resync_seconds=RESYNC_SECONDS,
     sync=sync,
     watches=(
         Watch(NAMESPACES),

@@ -20,7 +20,7 @@ from typing import Any
 from kubeviz.client.informer import split_key
 from kubeviz.client.labels import as_selector
 from kubeviz.client.rest import CONTROLLERREVISIONS, PODS, STATEFULSETS, APIStatusError
-from kubeviz.controllers.base import Context, Controller, Watch, owner_key
+from kubeviz.controllers.base import RESYNC_SECONDS, Context, Controller, Watch, owner_key
 from kubeviz.controllers.objects import meta, spec, status
 from kubeviz.controllers.ownership import claim
 from kubeviz.controllers.replicaset.helpers import SLOW_START_INITIAL_BATCH_SIZE, slow_start_batch
@@ -242,6 +242,7 @@ def write_status(
 
 CONTROLLER = Controller(
     name="statefulset",
+    resync_seconds=RESYNC_SECONDS,
     sync=sync,
     watches=(
         Watch(STATEFULSETS),
