@@ -244,6 +244,18 @@ class ControlPlaneProcess:
             log.info("%s: cluster gone; stopping its control plane", name)
             self.clusters.pop(name).stop()
             clusterinfo.forget(name)
+        # A cluster deleted while no control-plane process ran still has its state in Redis.
+        # Ask about each one again: it may be new since the list (another process published it).
+        for info in clusterinfo.published():
+            if info.name in seen or (self.only is not None and info.name not in self.only):
+                continue
+            try:
+                gone = self._http.get(f"/api/clusters/{info.name}").status_code == 404
+            except httpx.HTTPError:
+                continue
+            if gone:
+                log.info("%s: cluster gone; forgetting what its components kept", info.name)
+                clusterinfo.forget(info.name)
 
     def run(self, stop: threading.Event) -> None:
         while not stop.is_set():
