@@ -309,3 +309,20 @@ def wait_for(predicate: Any, *, timeout: float = 30.0, interval: float = 0.1, wh
             return last
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
+
+
+def eventually(check: Any, *, timeout: float = 10.0, interval: float = 0.1) -> None:
+    """Retry ``check`` (a function that asserts) until it passes, then return.
+
+    For facts written just after the state a test waited for, such as the event a controller
+    records once its write has landed.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            check()
+            return
+        except AssertionError:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(interval)

@@ -3,7 +3,7 @@ from __future__ import annotations
 import json
 
 from kubeviz.client import EVENTS, JOBS, NAMESPACES, PODS, APIStatusError
-from tests.standin import wait_for
+from tests.standin import eventually, wait_for
 
 TRACKING = "batch.kubernetes.io/job-tracking"
 
@@ -77,9 +77,12 @@ def test_job_runs_pods_to_completion(plane):
     assert all(p["metadata"]["labels"]["batch.kubernetes.io/controller-uid"] == uid for p in pods)
     assert all(p["metadata"]["ownerReferences"][0]["uid"] == uid for p in pods)
 
-    seen = events_for(plane, "sleepy")
-    assert sum(1 for _, reason, _m in seen if reason == "SuccessfulCreate") == 3
-    assert ("Normal", "Completed", "Job completed") in seen
+    def recorded() -> None:
+        seen = events_for(plane, "sleepy")
+        assert sum(1 for _, reason, _m in seen if reason == "SuccessfulCreate") == 3
+        assert ("Normal", "Completed", "Job completed") in seen
+
+    eventually(recorded)
     table = plane.kubectl("get", "job", "sleepy").stdout
     assert "3/3" in table
 
@@ -99,8 +102,12 @@ def test_failing_job_exceeds_backoff_limit(plane):
     assert done["status"]["failed"] == 2, "one try and one retry"
     assert "completionTime" not in done["status"]
     assert len(job_pods(plane, "doomed")) == 2
-    seen = events_for(plane, "doomed")
-    assert ("Warning", "BackoffLimitExceeded", "Job has reached the specified backoff limit") in seen
+    eventually(
+        lambda: _assert_in(
+            ("Warning", "BackoffLimitExceeded", "Job has reached the specified backoff limit"),
+            events_for(plane, "doomed"),
+        )
+    )
 
 
 def test_active_deadline_fails_the_job_and_deletes_its_pods(plane):
@@ -118,9 +125,13 @@ def test_active_deadline_fails_the_job_and_deletes_its_pods(plane):
     assert status["failed"] == 1, "the pod killed at the deadline counts as failed"
     assert status.get("active", 0) == 0 and status["terminating"] == 0
     wait_for(lambda: job_pods(plane, "slow") == [], timeout=10, what="the Job's pods to be deleted")
-    seen = events_for(plane, "slow")
-    assert ("Warning", "DeadlineExceeded", "Job was active longer than specified deadline") in seen
-    assert any(reason == "SuccessfulDelete" for _, reason, _m in seen)
+
+    def recorded() -> None:
+        seen = events_for(plane, "slow")
+        assert ("Warning", "DeadlineExceeded", "Job was active longer than specified deadline") in seen
+        assert any(reason == "SuccessfulDelete" for _, reason, _m in seen)
+
+    eventually(recorded)
 
 
 def test_ttl_after_finished_removes_the_job(plane):
@@ -156,8 +167,16 @@ def test_suspended_job_starts_when_resumed(plane):
         "Job resumed",
     )
     assert done["status"]["succeeded"] == 1
-    seen = events_for(plane, "later")
-    assert ("Normal", "Suspended", "Job suspended") in seen and ("Normal", "Resumed", "Job resumed") in seen
+
+    def recorded() -> None:
+        seen = events_for(plane, "later")
+        assert ("Normal", "Suspended", "Job suspended") in seen and (
+            "Normal",
+            "Resumed",
+            "Job resumed",
+        ) in seen
+
+    eventually(recorded)
 
 
 def test_deleted_pod_counts_as_failed_and_is_replaced(plane):
@@ -209,3 +228,7 @@ def test_namespace_with_a_running_job_can_be_deleted(plane):
 
     # The tracking finalizer must not hold the pod, and so the namespace, for ever.
     wait_for(gone, timeout=25, what="the namespace to be deleted")
+
+
+def _assert_in(item: object, items: list) -> None:
+    assert item in items

@@ -60,7 +60,18 @@ def unschedulable(pod: dict) -> bool:
     return any(c["type"] == "PodScheduled" and c.get("reason") == "Unschedulable" for c in conditions)
 
 
-def events_of(plane, reason: str, name: str = "web") -> list[str]:
+def events_of(plane, reason: str, name: str = "web", *, count: int = 0) -> list[str]:
+    """Return the StatefulSet's event messages of one reason, oldest first.
+
+    A controller records an event after its write, so a test that has just seen the write
+    waits here for ``count`` events before it compares.
+    """
+    if count:
+        wait_for(lambda: len(_events_of(plane, reason, name)) >= count, what=f"{count} {reason} events")
+    return _events_of(plane, reason, name)
+
+
+def _events_of(plane, reason: str, name: str) -> list[str]:
     events = plane.client.list(EVENTS, namespace="default").items
     mine = [
         e
@@ -98,7 +109,7 @@ def test_ordered_pods_with_identity_behind_a_headless_service(plane):
     assert revision["metadata"]["labels"]["controller-revision-hash"] in st["updateRevision"]
 
     # OrderedReady: each pod is created only once the one before it is Running and Ready.
-    assert events_of(plane, "SuccessfulCreate") == [
+    assert events_of(plane, "SuccessfulCreate", count=3) == [
         f"create Pod web-{i} in StatefulSet web successful" for i in range(3)
     ]
     for ordinal in (1, 2):
@@ -148,7 +159,7 @@ def test_scale_down_removes_the_highest_ordinal_first(plane):
     plane.kubectl("scale", "statefulset/web", "--replicas=1")
     wait_for(scaled, timeout=30, interval=0.05, what="only web-0 left")
     assert not any("web-2" in names and "web-1" not in names for names in seen)
-    assert events_of(plane, "SuccessfulDelete") == [
+    assert events_of(plane, "SuccessfulDelete", count=2) == [
         "delete Pod web-2 in StatefulSet web successful",
         "delete Pod web-1 in StatefulSet web successful",
     ]
@@ -173,7 +184,7 @@ def test_rolling_update_replaces_pods_from_the_highest_ordinal(plane):
     assert {p["metadata"]["labels"]["controller-revision-hash"] for p in pods.values()} == {
         st["updateRevision"]
     }
-    deletes = events_of(plane, "SuccessfulDelete")
+    deletes = events_of(plane, "SuccessfulDelete", count=3)
     assert deletes == [f"delete Pod web-{i} in StatefulSet web successful" for i in (2, 1, 0)]
     revisions = plane.client.list(CONTROLLERREVISIONS, namespace="default", label_selector="app=web").items
     assert sorted(r["revision"] for r in revisions) == [1, 2]
