@@ -1,0 +1,1 @@
+"""The kubelet's container runtime: what a simulated container does, as data."""
