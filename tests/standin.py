@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from kubeviz.client import LEASES, NODES, PODS, APIStatusError, Client, ClientError, Informer, PatchType
+from kubeviz.kubelet.runtime.behaviour import behaviour
 
 Obj = dict[str, Any]
 
@@ -69,29 +70,17 @@ def node_object(
     }
 
 
-def _command(pod: Obj) -> list[str]:
-    containers = (pod.get("spec") or {}).get("containers") or [{}]
-    c = containers[0]
-    return [*(c.get("command") or []), *(c.get("args") or [])]
-
-
 def planned_exit(pod: Obj) -> tuple[float, int] | None:
-    """Return (seconds, exit code) for a container that ends on its own, else None."""
-    words = " ".join(_command(pod)).split()
-    if not words:
+    """Return (seconds, exit code) for a first container that ends on its own within 30 s, else None.
+
+    The container's behaviour comes from the runtime's own rules (``kubelet.runtime.behaviour``).
+    """
+    containers = (pod.get("spec") or {}).get("containers") or [{}]
+    annotations = (pod.get("metadata") or {}).get("annotations") or {}
+    planned = behaviour(containers[0], annotations=annotations)
+    if planned.runs_for is None or planned.runs_for > 30:
         return None
-    if "false" in words or ("exit" in words and words[-1] != "0"):
-        return 0.3, 1
-    if words[-1] == "true" or words == ["exit", "0"]:
-        return 0.3, 0
-    if "sleep" in words:
-        try:
-            seconds = float(words[words.index("sleep") + 1])
-        except (IndexError, ValueError):
-            return None
-        if seconds <= 30:
-            return seconds, 0
-    return None
+    return max(planned.runs_for, 0.3), planned.exit_code
 
 
 class KubeletStandIn:
