@@ -223,4 +223,8 @@ def reconcile(controller: Controller, qkey: str) -> None:
     if not ctx.cache.synced(controller.resources()):
         ctx.requeue_after(key, 1.0)
         return
-    controller.sync(ctx, key)
+    try:
+        controller.sync(ctx, key)
+    finally:
+        # Reached unless the worker died: the expectations this sync recorded can be trusted.
+        ctx.expectations.seal(key)

@@ -10,8 +10,17 @@ The record lives in Redis because the sync and the informer run in different pro
 Satisfied means every expectation met, no record at all, or a record older than 5 minutes (a
 lost event must not wedge a key for ever), as upstream.
 
-Layout: ``{KUBEVIZ_REDIS_PREFIX}:expect:{cluster}:{controller}`` is a hash with three fields
-per key: ``<key>:add``, ``<key>:del`` and ``<key>:at`` (epoch seconds when recorded).
+One addition, because the record outlives the worker that wrote it (upstream's lives and dies
+with the controller process): a reconcile *seals* the record when it ends (``seal``, called by
+the loop skeleton whether the sync returned or raised).  A record left unsealed was written by
+a reconcile that was killed half-way, so its counts say nothing about what reached the
+apiserver; the next reconcile ignores it.  That next reconcile only runs once the dead worker's
+claim on the key has been reaped, by which time the writes that did land have come back through
+the watch, so ignoring the record cannot make it create twice.
+
+Layout: ``{KUBEVIZ_REDIS_PREFIX}:expect:{cluster}:{controller}`` is a hash with four fields
+per key: ``<key>:add``, ``<key>:del``, ``<key>:at`` (epoch seconds when recorded) and
+``<key>:sealed`` (``1`` once the reconcile that wrote it has ended).
 """
 
 from __future__ import annotations
@@ -25,6 +34,13 @@ from django.conf import settings
 from kubeviz.client.sharedcache import default_redis
 
 TIMEOUT_SECONDS = 300.0
+
+# KEYS: the hash.  ARGV: key.  Seals a record if there is one.
+_SEAL = """
+if redis.call('HEXISTS', KEYS[1], ARGV[1] .. ':at') == 1 then
+  redis.call('HSET', KEYS[1], ARGV[1] .. ':sealed', 1)
+end
+"""
 
 
 class Expectations:
@@ -47,8 +63,18 @@ class Expectations:
     def expect(self, key: str, *, add: int = 0, delete: int = 0) -> None:
         """Replace the key's record with ``add`` pending creations and ``delete`` pending deletions."""
         self._redis.hset(
-            self._hash, mapping={f"{key}:add": add, f"{key}:del": delete, f"{key}:at": repr(self._clock())}
+            self._hash,
+            mapping={
+                f"{key}:add": add,
+                f"{key}:del": delete,
+                f"{key}:at": repr(self._clock()),
+                f"{key}:sealed": 0,
+            },
         )
+
+    def seal(self, key: str) -> None:
+        """Mark the key's record as written by a reconcile that ran to its end."""
+        self._redis.eval(_SEAL, 1, self._hash, key)
 
     def expect_creations(self, key: str, adds: int) -> None:
         self.expect(key, add=adds)
@@ -77,7 +103,7 @@ class Expectations:
 
     def forget(self, key: str) -> None:
         """Drop the key's record (its controller object is gone)."""
-        self._redis.hdel(self._hash, f"{key}:add", f"{key}:del", f"{key}:at")
+        self._redis.hdel(self._hash, f"{key}:add", f"{key}:del", f"{key}:at", f"{key}:sealed")
 
     def pending(self, key: str) -> tuple[int, int] | None:
         """Return (adds, dels) still expected, or None when nothing is recorded."""
@@ -88,9 +114,11 @@ class Expectations:
 
     def satisfied(self, key: str) -> bool:
         """Tell whether the controller may trust its cache for this key."""
-        add, dele, at = self._redis.hmget(self._hash, [f"{key}:add", f"{key}:del", f"{key}:at"])
-        if at is None:
-            return True
+        add, dele, at, sealed = self._redis.hmget(
+            self._hash, [f"{key}:add", f"{key}:del", f"{key}:at", f"{key}:sealed"]
+        )
+        if at is None or sealed in (b"0", "0"):
+            return True  # nothing recorded, or its writer was killed half-way
         if int(add or 0) <= 0 and int(dele or 0) <= 0:
             return True
         return self._clock() - float(at) > self._timeout

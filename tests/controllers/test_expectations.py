@@ -25,12 +25,14 @@ def test_expectations_lifecycle() -> None:
     exp = make()
     assert exp.satisfied("ns/web")  # nothing recorded
     exp.expect_creations("ns/web", 2)
+    exp.seal("ns/web")  # the reconcile that recorded it ended
     assert not exp.satisfied("ns/web")
     exp.creation_observed("ns/web")
     assert not exp.satisfied("ns/web")
     exp.creation_observed("ns/web")
     assert exp.satisfied("ns/web")
     exp.expect_deletions("ns/web", 1)
+    exp.seal("ns/web")
     assert exp.pending("ns/web") == (0, 1)
     exp.deletion_observed("ns/web")
     assert exp.satisfied("ns/web")
@@ -43,6 +45,7 @@ def test_expectations_expire_after_five_minutes(elapsed: int, satisfied: bool) -
     clock = Clock()
     exp = make(clock)
     exp.expect_creations("ns/web", 3)
+    exp.seal("ns/web")
     clock.now += elapsed
     assert exp.satisfied("ns/web") is satisfied
 
@@ -61,5 +64,19 @@ def test_two_handles_share_one_record() -> None:
     worker = Expectations(cluster=cluster, controller="replicaset", clock=clock)
     informer = Expectations(cluster=cluster, controller="replicaset", clock=clock)
     worker.expect_creations("ns/web", 1)
+    worker.seal("ns/web")
+    assert not informer.satisfied("ns/web")
     informer.creation_observed("ns/web")
     assert worker.satisfied("ns/web")
+
+
+def test_a_record_its_writer_never_sealed_is_ignored() -> None:
+    # The worker died between recording 5 creations and finishing: its counts mean nothing.
+    exp = make()
+    exp.expect_creations("ns/web", 5)
+    assert exp.satisfied("ns/web")
+    exp.expect_creations("ns/web", 5)
+    exp.seal("ns/web")
+    assert not exp.satisfied("ns/web")
+    exp.seal("ns/other")  # sealing nothing records nothing
+    assert exp.pending("ns/other") is None

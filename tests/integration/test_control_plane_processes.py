@@ -190,7 +190,7 @@ def test_a_sigkilled_worker_mid_rollout_still_converges_to_exactly_50(processes:
     wait_for(midway, timeout=60, interval=0.05, what="the rollout to be under way")
     processes.kill("worker")
     processes.start_worker("worker-2")
-    processes.kubectl("rollout", "status", "deployment/big", "--timeout=180s")
+    processes.kubectl("rollout", "status", "deployment/big", "--timeout=180s", timeout=200)
 
     def settled():
         pods = processes.client.list(PODS, namespace="default", label_selector="app=big").items
