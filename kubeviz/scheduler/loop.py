@@ -13,7 +13,9 @@ the event).  As with the controllers, the two halves run in different processes:
   and wakes itself again if more are waiting.
 
 The assume cache: after binding, a pod is recorded as assumed on its node until the scheduler's
-watch shows it bound, so the next task counts its resources even if the cache lags.
+watch shows it bound, so the next task counts its resources even if the cache lags.  An
+assumption older than ``ASSUMED_TTL`` was left by a task that died before its binding landed,
+and is dropped so the pod is scheduled again.
 """
 
 from __future__ import annotations
@@ -215,12 +217,29 @@ class Cycle:
         self.events = events
         self.redis = cache.redis
         self.pods = cache.lister(PODS)
-        self.assumed = {k.decode(): v.decode() for k, v in self.redis.hgetall(_assumed_key(cluster)).items()}
+        self.assumed = self._live_assumptions()
         self.node_infos = self._snapshot()
         self.by_name: dict[str, NodeInfo] = {ni.name: ni for ni in self.node_infos}
         self.next_start = 0
         self._binder = ThreadPoolExecutor(max_workers=BIND_WORKERS, thread_name_prefix="bind")
         self.binds: list[Future[None]] = []
+
+    def _live_assumptions(self) -> dict[str, str]:
+        """Return pod key -> node of the assumptions still in force; drop those past ASSUMED_TTL.
+
+        An assumption whose binding never came back through the watch was made by a task that
+        died mid-bind (SIGKILL): forgetting it lets the pod be scheduled again.
+        """
+        live: dict[str, str] = {}
+        now = time.time()
+        for raw_key, raw in self.redis.hgetall(_assumed_key(self.cluster)).items():
+            key = raw_key.decode()
+            node, _, at = raw.decode().partition(" ")
+            if at and now - float(at) > ASSUMED_TTL:
+                self.redis.hdel(_assumed_key(self.cluster), key)
+                continue
+            live[key] = node
+        return live
 
     def _snapshot(self) -> list[NodeInfo]:
         nodes = self.cache.lister(NODES).list()
@@ -255,7 +274,7 @@ class Cycle:
         node = result.selected
         # Assume first, so the next cycle counts this pod on its node while the bind is in flight.
         self.assumed[key] = node
-        self.redis.hset(_assumed_key(self.cluster), key, node)
+        self.redis.hset(_assumed_key(self.cluster), key, f"{node} {time.time()!r}")
         self.by_name[node].add_pod({**pod, "spec": {**_spec(pod), "nodeName": node}})
         self.binds.append(self._binder.submit(self._bind, key, pod, node, result, now, attempt))
         if len(self.binds) >= MAX_BINDS_IN_FLIGHT:
