@@ -88,6 +88,7 @@ def test_pod_that_fits_nowhere_waits_then_lands_on_a_new_node(plane):
     assert (
         wait_for(
             lambda: plane.client.get(PODS, "big", namespace="default")["spec"].get("nodeName"),
+            timeout=60,
             what="rescheduling",
         )
         == "worker-3"
