@@ -41,6 +41,7 @@ test: setup tools lint
 bench: setup
 	$(BIN)/python -m tests.bench
 	$(BIN)/python -m tests.bench_controlplane
+	$(BIN)/python -m tests.bench_nodes
 
 clean:
 	rm -rf $(VENV) var

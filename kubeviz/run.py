@@ -5,7 +5,8 @@
 2. the database schema (``migrate``) and the default cluster ``demo``;
 3. under honcho: Daphne (HTTP, the apiserver and websockets), a Celery worker, Celery beat,
    and the control-plane process (the informers and leader election of
-   kube-controller-manager and kube-scheduler, ``kubeviz.controlplane``).
+   kube-controller-manager and kube-scheduler, ``kubeviz.controlplane``), and the machines
+   process (the node agents' informers, ``kubeviz.machines``).
 
 Ctrl-C stops every process it started, Redis last.
 """
@@ -39,6 +40,7 @@ def processes(env: dict[str, str]) -> dict[str, str]:
         "beat": f"{py} -m celery -A kubeviz beat --loglevel=WARNING --schedule={var}/celerybeat-schedule",
         # The informers of kube-controller-manager and kube-scheduler, and their leader election.
         "controlplane": f"{py} -m kubeviz.controlplane --api http://127.0.0.1:{port}",
+        "machines": f"{py} -m kubeviz.machines --api http://127.0.0.1:{port}",
     }
 
 

@@ -28,6 +28,9 @@ INSTALLED_APPS = [
     "kubeviz.store",
     "kubeviz.apiserver",
     "kubeviz.cluster",
+    "kubeviz.kubelet",
+    "kubeviz.proxy",
+    "kubeviz.netd",
     "kubeviz.web",
 ]
 
@@ -112,7 +115,14 @@ CELERY_TASK_DEFAULT_QUEUE = os.environ.get("KUBEVIZ_CELERY_QUEUE", "celery")
 KUBEVIZ_SCHEDULER_QUEUE = f"{CELERY_TASK_DEFAULT_QUEUE}.kube-scheduler"
 CELERY_TASK_QUEUES = (Queue(CELERY_TASK_DEFAULT_QUEUE), Queue(KUBEVIZ_SCHEDULER_QUEUE))
 # The shared work queue's task lives in kubeviz.client, which is not a Django app.
-CELERY_IMPORTS = ["kubeviz.client.workqueue", "kubeviz.controllers.tasks", "kubeviz.scheduler.tasks"]
+CELERY_IMPORTS = [
+    "kubeviz.client.workqueue",
+    "kubeviz.controllers.tasks",
+    "kubeviz.scheduler.tasks",
+    "kubeviz.kubelet.tasks",
+    "kubeviz.proxy.tasks",
+    "kubeviz.netd.tasks",
+]
 CELERY_BEAT_SCHEDULE = {
     # kube-apiserver asks etcd to compact every five minutes; we check more often so the
     # window stays close to its configured length.
@@ -125,6 +135,8 @@ CELERY_BEAT_SCHEDULE = {
     # Level-based loops revisit every object now and then, whatever the watches said.
     "controllers-resync": {"task": "kubeviz.controllers.tasks.resync", "schedule": 10.0},
     "scheduler-flush": {"task": "kubeviz.scheduler.tasks.flush", "schedule": 5.0},
+    # Every kubelet renews its node Lease (10 s at speed 1); the task runs the ones due.
+    "kubelet-heartbeat": {"task": "kubeviz.kubelet.tasks.heartbeat", "schedule": 1.0},
 }
 
 # --- The components ----------------------------------------------------------------------

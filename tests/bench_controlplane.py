@@ -94,7 +94,7 @@ def check(resp: httpx.Response, code: int) -> dict[str, Any]:
 
 def make_cluster(url: str, name: str) -> str:
     with http_client(url) as c:
-        check(c.post("/api/clusters", json={"name": name, "masters": 1, "workers": 0}), 201)
+        check(c.post("/api/clusters", json={"name": name, "masters": 1, "workers": 0, "addons": False}), 201)
     return f"{url}/k8s/{name}"
 
 

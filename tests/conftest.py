@@ -148,7 +148,9 @@ class LiveCluster:
 def cluster(kubeviz_server: LiveServer, tmp_path: Path) -> Iterator[LiveCluster]:
     name = "t-" + uuid.uuid4().hex[:10]
     resp = httpx.post(
-        kubeviz_server.url + "/api/clusters", json={"name": name, "masters": 1, "workers": 2}, timeout=30
+        kubeviz_server.url + "/api/clusters",
+        json={"name": name, "masters": 1, "workers": 2, "addons": False},
+        timeout=30,
     )
     assert resp.status_code == 201, resp.text
     cfg = httpx.get(kubeviz_server.url + f"/api/clusters/{name}/kubeconfig", timeout=10)

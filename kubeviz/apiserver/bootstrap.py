@@ -11,13 +11,14 @@ This module is the apiserver's provisioning interface for ``kubeviz.cluster``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
 from django.http import QueryDict
 
-from kubeviz.apiserver import registry, rest, trace
+from kubeviz.apiserver import registry, rest, storage, trace
 from kubeviz.apiserver.requestinfo import RequestInfo
 from kubeviz.store import selectors, services
 from kubeviz.store.keys import ClusterNotFound, KeyExists
@@ -70,8 +71,14 @@ def _create(
     rest.create(call)
 
 
-def create_cluster(*, name: str, topology: dict[str, Any]) -> ClusterInfo:
-    """Create a cluster and its bootstrap objects; ClusterExists if the name is taken."""
+def create_cluster(
+    *, name: str, topology: dict[str, Any], objects: Sequence[tuple[str, str, str, str, dict[str, Any]]] = ()
+) -> ClusterInfo:
+    """Create a cluster and its bootstrap objects; ClusterExists if the name is taken.
+
+    ``objects`` are more objects to create in the same transaction, after the bootstrap ones,
+    as ``(group, version, resource, namespace, body)``: the add-ons ``kubeadm init`` applies.
+    """
     try:
         with transaction.atomic():
             cluster = services.cluster_create(name=name, topology=topology)
@@ -94,10 +101,26 @@ def create_cluster(*, name: str, topology: dict[str, Any]) -> ClusterInfo:
                 },
                 namespace="default",
             )
+            for group, version, resource, namespace, body in objects:
+                _create(cluster, resource, body, namespace=namespace, group=group, version=version)
     except KeyExists as exc:
         raise ClusterExists(name) from exc
     cluster.refresh_from_db()
     return _info(cluster)
+
+
+def list_objects(
+    name: str, *, group: str, version: str, resource: str, namespace: str = ""
+) -> list[dict[str, Any]]:
+    """Return the current objects of one resource (of one namespace, or all) in a cluster."""
+    res = registry.lookup(group, version, resource)
+    assert res is not None, f"{group}/{version}/{resource} is not served"
+    try:
+        cluster = selectors.cluster(name)
+    except ClusterNotFound as exc:
+        raise NoSuchCluster(name) from exc
+    items, _ = storage.list_objects(cluster, res, namespace=namespace)
+    return list(items)
 
 
 def get_cluster(name: str) -> ClusterInfo:

@@ -56,10 +56,14 @@ def _template(obj: Obj) -> None:
     pod_spec(template.setdefault("spec", {}))
 
 
+#: The two PriorityClasses every cluster has (the Priority admission plugin's built-ins).
+SYSTEM_PRIORITIES = {"system-node-critical": 2000001000, "system-cluster-critical": 2000000000}
+
+
 def pod(obj: Obj) -> None:
     spec = obj.setdefault("spec", {})
     pod_spec(spec)
-    spec.setdefault("priority", 0)
+    spec.setdefault("priority", SYSTEM_PRIORITIES.get(spec.get("priorityClassName") or "", 0))
     spec.setdefault("preemptionPolicy", "PreemptLowerPriority")
     spec.setdefault("serviceAccountName", spec.get("serviceAccount") or "default")
     spec.setdefault("serviceAccount", spec["serviceAccountName"])

@@ -35,6 +35,7 @@ from kubeviz.apiserver.registry import Resource
 from kubeviz.apiserver.requestinfo import RequestInfo
 from kubeviz.apiserver.selectors import parse_field_selector, parse_label_selector
 from kubeviz.apiserver.validation import validate_metadata, validate_object
+from kubeviz.kubelet import server as kubelet_server
 from kubeviz.store.models import Cluster
 
 Obj = dict[str, Any]
@@ -930,10 +931,27 @@ def pod_log(call: Call) -> str:
         raise errors.bad_request(f"container {name} is not valid for pod {call.info.name}")
     statuses = {s.get("name"): s for s in (pod.get("status") or {}).get("containerStatuses") or []}
     state = (statuses.get(name) or {}).get("state") or {}
-    if "running" not in state and "terminated" not in state:
+    previous = call.param("previous") in ("true", "1")
+    if not previous and "running" not in state and "terminated" not in state:
         reason = (state.get("waiting") or {}).get("reason") or "ContainerCreating"
         raise errors.bad_request(
             f'container "{name}" in pod "{call.info.name}" is waiting to start: {reason}'
         )
-    # Containers are simulated; until a runtime records output there is none to show.
-    return ""
+    # The apiserver asks the kubelet of the pod's node, as it does through /containerLogs.
+    try:
+        lines = kubelet_server.container_log(
+            cluster=call.cluster.name,
+            node=(pod.get("spec") or {}).get("nodeName") or "",
+            pod_uid=(pod.get("metadata") or {}).get("uid", ""),
+            container=name,
+            previous=previous,
+        )
+    except kubelet_server.NoPreviousContainer:
+        raise errors.bad_request(
+            f'previous terminated container "{name}" in pod "{call.info.name}" not found'
+        ) from None
+    tail = call.param("tailLines")
+    if tail and tail.isdigit():
+        lines = lines[-int(tail) :] if int(tail) else []
+    stamps = call.param("timestamps") in ("true", "1")
+    return "".join(f"{ts} {line}\n" if stamps else f"{line}\n" for ts, line in lines)

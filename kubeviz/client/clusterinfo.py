@@ -34,6 +34,8 @@ class ClusterInfo:
     workers: int = 0
     speed: float = 1.0
     masters_schedulable: bool = False
+    cni: str = "flannel"
+    proxy_mode: str = "iptables"
     cluster_cidr: str = CLUSTER_CIDR
     node_cidr_mask: int = NODE_CIDR_MASK
 
@@ -47,6 +49,8 @@ class ClusterInfo:
             workers=int(body.get("workers", 0)),
             speed=float(body.get("speed", 1.0)),
             masters_schedulable=bool(body.get("mastersSchedulable", False)),
+            cni=str(body.get("cni", "flannel")),
+            proxy_mode=str(body.get("proxyMode", "iptables")),
         )
 
     def master_names(self) -> list[str]:
@@ -81,6 +85,7 @@ def withdraw(name: str, *, client: redis.Redis | None = None) -> None:
 
 #: Where components keep per-cluster state in Redis (``{prefix}:{area}:{cluster}`` and below).
 CLUSTER_STATE_AREAS = (
+    "actions",
     "cache",
     "cidrs",
     "dsbackoff",

@@ -110,19 +110,37 @@ class EventRecorder:
         self._redis = redis_client
         self._index = f"{settings.KUBEVIZ_REDIS_PREFIX}:events:{cluster}"
 
-    def normal(self, obj: Mapping[str, Any], reason: str, message: str) -> None:
-        self.event(obj, NORMAL, reason, message)
+    def normal(self, obj: Mapping[str, Any], reason: str, message: str, *, field_path: str = "") -> None:
+        self.event(obj, NORMAL, reason, message, field_path=field_path)
 
-    def warning(self, obj: Mapping[str, Any], reason: str, message: str) -> None:
-        self.event(obj, WARNING, reason, message)
+    def warning(self, obj: Mapping[str, Any], reason: str, message: str, *, field_path: str = "") -> None:
+        self.event(obj, WARNING, reason, message, field_path=field_path)
 
-    def event(self, obj: Mapping[str, Any], kind: str, reason: str, message: str) -> None:
-        """Record one event about ``obj`` (or count a repeat of it)."""
+    def event(
+        self, obj: Mapping[str, Any], kind: str, reason: str, message: str, *, field_path: str = ""
+    ) -> None:
+        """Record one event about ``obj`` (or count a repeat of it).
+
+        ``field_path`` names the part of the object it concerns, as the kubelet's container
+        events do (``spec.containers{nginx}``).
+        """
         ref = involved(obj)
+        if field_path:
+            ref["fieldPath"] = field_path
         namespace = ref.get("namespace") or "default"
         identity = hashlib.sha1(
             "|".join(
-                [self.component, ref["kind"], namespace, ref["name"], ref["uid"], kind, reason, message]
+                [
+                    self.component,
+                    ref["kind"],
+                    namespace,
+                    ref["name"],
+                    ref["uid"],
+                    field_path,
+                    kind,
+                    reason,
+                    message,
+                ]
             ).encode()
         ).hexdigest()
         now = self._clock()

@@ -35,7 +35,7 @@ def fast_plane(kubeviz_server: LiveServer, tmp_path: Path) -> Iterator[Plane]:
     name = "t-" + uuid.uuid4().hex[:10]
     resp = httpx.post(
         kubeviz_server.url + "/api/clusters",
-        json={"name": name, "masters": 1, "workers": 2, "speed": SPEED},
+        json={"name": name, "masters": 1, "workers": 2, "speed": SPEED, "addons": False},
         timeout=30,
     )
     assert resp.status_code == 201, resp.text

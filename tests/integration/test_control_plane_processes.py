@@ -100,9 +100,17 @@ def processes(kubeviz_server: LiveServer, tmp_path_factory: pytest.TempPathFacto
     workdir = tmp_path_factory.mktemp("controlplane")
     name = "e2e-" + uuid.uuid4().hex[:8]
     resp = httpx.post(
-        f"{kubeviz_server.url}/api/clusters", json={"name": name, "masters": 3, "workers": 2}, timeout=30
+        f"{kubeviz_server.url}/api/clusters",
+        json={"name": name, "masters": 3, "workers": 2, "addons": False},
+        timeout=30,
     )
     assert resp.status_code == 201, resp.text
+    # The kubelet stand-in plays the nodes here: the cluster's own machines stay powered off.
+    for machine in httpx.get(f"{kubeviz_server.url}/api/clusters/{name}/machines", timeout=10).json()["items"]:
+        off = httpx.patch(
+            f"{kubeviz_server.url}/api/clusters/{name}/machines/{machine['name']}", json={"running": False}
+        )
+        assert off.status_code == 200, off.text
     kubeconfig = workdir / "kubeconfig"
     kubeconfig.write_text(httpx.get(f"{kubeviz_server.url}/api/clusters/{name}/kubeconfig", timeout=10).text)
     server = yaml.safe_load(kubeconfig.read_text())["clusters"][0]["cluster"]["server"]

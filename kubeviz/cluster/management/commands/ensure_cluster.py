@@ -6,6 +6,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 
 from kubeviz.apiserver import bootstrap
+from kubeviz.cluster import services
 from kubeviz.cluster.topology import TopologySerializer, topology_of
 
 
@@ -25,5 +26,5 @@ class Command(BaseCommand):
         ser = TopologySerializer(data={"name": name})
         ser.is_valid(raise_exception=True)
         with contextlib.suppress(bootstrap.ClusterExists):  # created meanwhile by another process
-            bootstrap.create_cluster(name=name, topology=topology_of(ser.validated_data))
+            services.cluster_create(name=name, topology=topology_of(ser.validated_data))
         self.stdout.write(f"cluster {name!r} created")

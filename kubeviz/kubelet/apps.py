@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class KubeletConfig(AppConfig):
+    name = "kubeviz.kubelet"
+    label = "kubelet"

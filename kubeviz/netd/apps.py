@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class NetdConfig(AppConfig):
+    name = "kubeviz.netd"
+    label = "netd"
