@@ -45,6 +45,7 @@ from kubeviz.client import (  # noqa: E402
     SERVICES,
     cache_key,
     clusterinfo,  # noqa: E402
+    liveness,
 )
 from kubeviz.client.clusterinfo import ClusterInfo, api_url, client_for  # noqa: E402
 from kubeviz.client.factory import InformerFactory  # noqa: E402
@@ -75,7 +76,12 @@ def pods_running(pods: list[Obj], component: str) -> list[Obj]:
 
 
 class Agent:
-    """The informers of one node agent: a factory writing its cache, and a key per event."""
+    """The informers of one node agent: a factory writing its cache, and a key per event.
+
+    ``name`` is the agent's cache name (``kube-proxy@worker-1``); it is marked alive while
+    the agent runs, and stopping it unmarks it at once and stops its informers in the
+    background, so the gate loop never waits on a closing watch.
+    """
 
     def __init__(
         self,
@@ -87,6 +93,8 @@ class Agent:
         watches: dict[Resource, str | None],
         on_event: Callable[[Resource, Obj], None],
     ) -> None:
+        self.cluster = cluster
+        self.name = cache
         client = client_for(cluster, component, identity)
 
         def make(client: Any, resource: Resource, **kwargs: Any) -> Informer:
@@ -102,10 +110,15 @@ class Agent:
             )
 
     def start(self) -> None:
+        liveness.mark_alive(self.cluster, [self.name])
         self.factory.start()
 
-    def stop(self) -> None:
-        self.factory.stop()
+    def stop(self, *, wait: bool = False) -> None:
+        liveness.mark_dead(self.cluster, self.name)
+        if wait:
+            self.factory.stop()
+        else:
+            threading.Thread(target=self.factory.stop, name=f"stop:{self.name}", daemon=True).start()
 
 
 @dataclass
@@ -119,10 +132,12 @@ class NodeAgents:
     netd: Agent | None = None
     coredns: dict[str, Agent] = field(default_factory=dict)
 
+    def agents(self) -> list[Agent]:
+        return [a for a in [self.kubelet, self.proxy, self.netd, *self.coredns.values()] if a is not None]
+
     def stop(self) -> None:
-        for agent in [self.proxy, self.netd, *self.coredns.values(), self.kubelet]:
-            if agent is not None:
-                agent.stop()
+        for agent in self.agents():
+            agent.stop()
 
 
 def kubelet_agent(cluster: str, node: str) -> Agent:
@@ -182,8 +197,9 @@ class ClusterMachines:
             self.nodes[name] = agents
 
     def gate(self) -> None:
-        """Run each node's pod-run agents exactly while their pods run."""
+        """Run each node's pod-run agents exactly while their pods run; refresh their liveness."""
         daemon = NETWORK_DAEMONS.get(self.info.cni, "")
+        liveness.mark_alive(self.info.name, [a.name for n in self.nodes.values() for a in n.agents()])
         for agents in self.nodes.values():
             informer = agents.kubelet.factory.informer(PODS)
             if not informer.has_synced():

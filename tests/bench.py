@@ -360,7 +360,9 @@ def expect(resp: httpx.Response, code: int) -> dict[str, Any]:
 def make_cluster(url: str) -> str:
     """Create the cluster ``bench`` and its namespaces; return its apiserver URL."""
     with http_client(url) as c:
-        expect(c.post("/api/clusters", json={"name": CLUSTER, "masters": 1, "workers": 2, "addons": False}), 201)
+        expect(
+            c.post("/api/clusters", json={"name": CLUSTER, "masters": 1, "workers": 2, "addons": False}), 201
+        )
     api = f"{url}/k8s/{CLUSTER}"
     with http_client(api) as c:
         for ns in ("bench", "bench-list", "bench-watch"):

@@ -86,6 +86,7 @@ def withdraw(name: str, *, client: redis.Redis | None = None) -> None:
 #: Where components keep per-cluster state in Redis (``{prefix}:{area}:{cluster}`` and below).
 CLUSTER_STATE_AREAS = (
     "actions",
+    "alive",
     "cache",
     "cidrs",
     "dsbackoff",

@@ -68,6 +68,46 @@ def machine_create(
     return m
 
 
+def apiserver_endpoints(masters: int) -> list[tuple[str, str, str, str, dict[str, Any]]]:
+    """Return the ``kubernetes`` Service's Endpoints and EndpointSlice: every master at :6443.
+
+    kube-apiserver keeps these itself (its endpoint reconciler); the Service has no selector,
+    so no controller touches them.
+    """
+    ips = [machine_ip(Machine.MASTER, i) for i in range(1, masters + 1)]
+    endpoints = {
+        "apiVersion": "v1",
+        "kind": "Endpoints",
+        "metadata": {
+            "name": "kubernetes",
+            "namespace": "default",
+            "labels": {"endpointslice.kubernetes.io/skip-mirror": "true"},
+        },
+        "subsets": [
+            {
+                "addresses": [{"ip": ip} for ip in ips],
+                "ports": [{"name": "https", "port": 6443, "protocol": "TCP"}],
+            }
+        ],
+    }
+    slice_ = {
+        "apiVersion": "discovery.k8s.io/v1",
+        "kind": "EndpointSlice",
+        "metadata": {
+            "name": "kubernetes",
+            "namespace": "default",
+            "labels": {"kubernetes.io/service-name": "kubernetes"},
+        },
+        "addressType": "IPv4",
+        "endpoints": [{"addresses": [ip], "conditions": {"ready": True}} for ip in ips],
+        "ports": [{"name": "https", "port": 6443, "protocol": "TCP"}],
+    }
+    return [
+        ("", "v1", "endpoints", "default", endpoints),
+        ("discovery.k8s.io", "v1", "endpointslices", "default", slice_),
+    ]
+
+
 def cluster_create(*, name: str, topology: dict[str, Any]) -> bootstrap.ClusterInfo:
     """Create a cluster the way kubeadm boots one; ``bootstrap.ClusterExists`` if taken."""
     manifests = (
@@ -75,7 +115,10 @@ def cluster_create(*, name: str, topology: dict[str, Any]) -> bootstrap.ClusterI
         if topology.get("addons", True)
         else []
     )
-    objects = [(m.group, m.version, m.resource, m.namespace, m.body) for m in manifests]
+    objects = [
+        *apiserver_endpoints(topology["masters"]),
+        *[(m.group, m.version, m.resource, m.namespace, m.body) for m in manifests],
+    ]
     with transaction.atomic():
         info = bootstrap.create_cluster(name=name, topology=topology, objects=objects)
         Machine.objects.filter(cluster=name).delete()  # leftovers of an older cluster of that name

@@ -33,6 +33,7 @@ from kubeviz.client import PODS, APIStatusError, Client, Preconditions
 from kubeviz.client.clusterinfo import ClusterInfo
 from kubeviz.client.events import EventRecorder
 from kubeviz.client.sharedcache import SharedLister
+from kubeviz.dns import server as dns_server
 from kubeviz.kubelet import switches
 from kubeviz.kubelet.cni.plugin import CNIError
 from kubeviz.kubelet.models import Container, Sandbox
@@ -193,7 +194,7 @@ def sync_container(
     policy = (pod.get("spec") or {}).get("restartPolicy") or "Always"
     latest = attempts[-1] if attempts else None
     previous = next((c for c in reversed(attempts[:-1]) if c.state == Container.EXITED), None)
-    restarts = max(len(attempts) - 1, 0)
+    restarts = latest.attempt if latest is not None else 0
     base = ContainerView(name=name, image=container.get("image", ""), restart_count=restarts)
 
     if latest is not None and latest.state == Container.RUNNING:
@@ -263,7 +264,29 @@ def sync_container(
     if not allowed:
         ctx.after(5.0 / ctx.info.speed)
         return _replace(base, waiting_reason="ContainerCreating")
+    # A container that ran in an earlier boot of the machine (its status says so, the runtime
+    # forgot it) starts again as a restart, as the kubelet counts from the pod's last status.
+    prior = _reported(pod, name)
+    if prior is not None and prior.get("containerID"):
+        attempt = int(prior.get("restartCount") or 0) + 1
+        return start(
+            ctx,
+            pod,
+            sandbox,
+            container,
+            attempt=attempt,
+            planned=planned,
+            base=_replace(base, restart_count=attempt),
+        )
     return start(ctx, pod, sandbox, container, attempt=0, planned=planned, base=base)
+
+
+def _reported(pod: Obj, name: str) -> Obj | None:
+    """Return the container's status as the API last had it, or None."""
+    for status in (pod.get("status") or {}).get("containerStatuses") or []:
+        if status.get("name") == name:
+            return status
+    return None
 
 
 def start(
@@ -361,7 +384,18 @@ def probe(
     if up < delay:
         ctx.after(delay - up)
         return False, True
+    serving = SERVES.get(switches.component_of(pod) or "")
+    if serving is not None and not serving(
+        ctx.cluster, f"{pod['metadata']['namespace']}/{pod['metadata']['name']}"
+    ):
+        ctx.after(min(period, 1.0))  # not serving yet: the probe fails until it does
+        return False, True
     return True, True
+
+
+#: Components whose readiness endpoint reports real state: coredns's ``ready`` plugin answers
+#: 200 only once its kubernetes plugin has synced its watches.
+SERVES: dict[str, Callable[[str, str], bool]] = {"coredns": dns_server.ready}
 
 
 def probe_failure(spec: Mapping[str, Any]) -> str:

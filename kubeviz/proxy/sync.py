@@ -18,7 +18,7 @@ from typing import Any
 
 from django.db import transaction
 
-from kubeviz.client import ENDPOINTSLICES, NODES, SERVICES, nodeactions
+from kubeviz.client import ENDPOINTSLICES, NODES, SERVICES, liveness, nodeactions
 from kubeviz.client.clusterinfo import cluster_info
 from kubeviz.client.sharedcache import SharedCache
 from kubeviz.client.workqueue import WorkQueue
@@ -140,6 +140,8 @@ def sync_node(*, cluster: str, node: str, cache: SharedCache, mode: str, cluster
 def sync(qkey: str) -> None:
     """Sync one node's rules (the work queue's reconcile for ``<cluster>|<node>``)."""
     cluster, _, node = qkey.partition("|")
+    if not liveness.alive(cluster, cache_component(node)):
+        return  # the agent stopped (its pod is gone): what it had queued dies with it
     info = cluster_info(cluster)
     cache = SharedCache(cluster=cluster, component=cache_component(node))
     if info is None or not cache.synced(RESOURCES):

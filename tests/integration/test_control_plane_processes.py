@@ -106,7 +106,9 @@ def processes(kubeviz_server: LiveServer, tmp_path_factory: pytest.TempPathFacto
     )
     assert resp.status_code == 201, resp.text
     # The kubelet stand-in plays the nodes here: the cluster's own machines stay powered off.
-    for machine in httpx.get(f"{kubeviz_server.url}/api/clusters/{name}/machines", timeout=10).json()["items"]:
+    for machine in httpx.get(f"{kubeviz_server.url}/api/clusters/{name}/machines", timeout=10).json()[
+        "items"
+    ]:
         off = httpx.patch(
             f"{kubeviz_server.url}/api/clusters/{name}/machines/{machine['name']}", json={"running": False}
         )

@@ -7,6 +7,7 @@ clusters made here.  Three clusters cover the three CNI flavours and both proxy 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -22,7 +23,7 @@ import pytest
 import yaml
 
 from kubeviz.client import Client
-from tests.conftest import ROOT, LiveServer
+from tests.conftest import ROOT, LiveServer, _wait_http, free_port, live_env
 
 TOOLS = ROOT / "var" / "tools"
 
@@ -102,18 +103,32 @@ def _make_cluster(server: LiveServer, workdir: Path, flavour: str) -> Cluster:
 
 
 @pytest.fixture(scope="session")
-def stack(kubeviz_server: LiveServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def stack(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     workdir = tmp_path_factory.mktemp("machines")
-    env = {
-        **kubeviz_server.env,
-        "KUBEVIZ_REDIS_PREFIX": kubeviz_server.env["KUBEVIZ_REDIS_PREFIX"] + "-machines",
-        "KUBEVIZ_CELERY_QUEUE": f"machines-{uuid.uuid4().hex[:6]}",
-        "KUBEVIZ_API_URL": kubeviz_server.url,
-        "KUBEVIZ_WORKQUEUE_LEASE": "10",
-        "KUBEVIZ_REAP_INTERVAL": "3",
-        "KUBEVIZ_LOG_LEVEL": "WARNING",
-    }
+    env = live_env(workdir, redis_url)
+    env.update(
+        {
+            "KUBEVIZ_REDIS_PREFIX": env["KUBEVIZ_REDIS_PREFIX"] + "-machines",
+            "KUBEVIZ_CELERY_QUEUE": f"machines-{uuid.uuid4().hex[:6]}",
+            "KUBEVIZ_WORKQUEUE_LEASE": "10",
+            "KUBEVIZ_REAP_INTERVAL": "3",
+            "KUBEVIZ_LOG_LEVEL": "WARNING",
+        }
+    )
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env["KUBEVIZ_API_URL"] = url
+    kubeviz_server = LiveServer(url=url, env=env, workdir=workdir)
     s = Stack(kubeviz_server, env, workdir)
+    s.start("daphne", "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "kubeviz.asgi:application")
+    _wait_http(url + "/api/clusters")
     for flavour in FLAVOURS:
         s.clusters[flavour] = _make_cluster(kubeviz_server, workdir, flavour)
     only = [arg for c in s.clusters.values() for arg in ("--cluster", c.name)]
@@ -130,16 +145,26 @@ def stack(kubeviz_server: LiveServer, tmp_path_factory: pytest.TempPathFactory) 
     try:
         yield s
     finally:
-        for proc in s.procs.values():
-            proc.terminate()
-        for proc in s.procs.values():
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        for role, proc in s.procs.items():
+            if role != "daphne":
+                proc.terminate()
+        for role, proc in s.procs.items():
+            if role != "daphne":
+                _reap(proc)
         for c in s.clusters.values():
             c.client.close()
-            httpx.delete(f"{kubeviz_server.url}/api/clusters/{c.name}", timeout=60)
+            with contextlib.suppress(httpx.HTTPError):
+                httpx.delete(f"{kubeviz_server.url}/api/clusters/{c.name}", timeout=60)
+        s.procs["daphne"].terminate()
+        _reap(s.procs["daphne"])
+
+
+def _reap(proc: subprocess.Popen) -> None:
+    try:
+        proc.wait(15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
 
 
 def wait(
