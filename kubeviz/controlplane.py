@@ -5,7 +5,8 @@ Daphne and Celery).  For every cluster the explorer API lists, it stands in for 
 kube-controller-manager and kube-scheduler of each master machine:
 
 * Each instance (``master-1``, ``master-2``, …) competes for its component's Lease in
-  ``kube-system`` every retry period, as upstream's ``leaderelection`` does.  Only the
+  ``kube-system`` every retry period, as upstream's ``leaderelection`` does, while its master
+  machine is powered and that component is switched on there (the explorer's machines).  Only the
   holder acts: when one of this process's instances wins, the component's informers start;
   when it loses, they stop.  Another process (on another machine) running the same command
   competes for the same Leases, which is how the masters fail over.
@@ -99,10 +100,15 @@ class ElectedComponent:
     electors: list[LeaderElector]
     build: Callable[[], Running]
     running: Running | None = None
+    #: Masters whose instance of this component may run (machine on, component switched on);
+    #: None means all of them.  A stopped instance stops renewing, so its Lease expires.
+    eligible: frozenset[str] | None = None
 
     def tick(self) -> None:
         leading = False
         for elector in self.electors:
+            if self.eligible is not None and elector.identity.split("_", 1)[0] not in self.eligible:
+                continue
             if elector.try_acquire_or_renew() and elector.is_leader():
                 leading = True
                 break  # one of our instances holds the Lease; the rest need not ask
@@ -165,6 +171,19 @@ class ClusterControlPlane:
                 )
             self.components.append(
                 ElectedComponent(component, electors, build=lambda b=build: b(self.info, self.base))
+            )
+
+    def set_machines(self, machines: list[dict[str, Any]]) -> None:
+        """Let only the instances on powered masters with the component switched on compete."""
+        for component in self.components:
+            component.eligible = frozenset(
+                m["name"]
+                for m in machines
+                if m.get("role") == "master"
+                and m.get("running")
+                and any(
+                    c["name"] == component.name and c.get("enabled", True) for c in m.get("components") or []
+                )
             )
 
     def start(self) -> None:
@@ -232,12 +251,17 @@ class ControlPlaneProcess:
                 continue
             seen.add(info.name)
             clusterinfo.publish(info)
+            machines = self._machines(info.name)
             current = self.clusters.get(info.name)
             if current is not None and current.info.uid == info.uid:
+                if machines is not None:
+                    current.set_machines(machines)
                 continue
             if current is not None:
                 current.stop()
             plane = ClusterControlPlane(info, self.base, self.process_id, self.timings, run=self.components)
+            if machines is not None:
+                plane.set_machines(machines)
             self.clusters[info.name] = plane
             plane.start()
         for name in sorted(set(self.clusters) - seen):
@@ -256,6 +280,16 @@ class ControlPlaneProcess:
             if gone:
                 log.info("%s: cluster gone; forgetting what its components kept", info.name)
                 clusterinfo.forget(info.name)
+
+    def _machines(self, cluster: str) -> list[dict[str, Any]] | None:
+        """Return the cluster's machines from the explorer, or None if they cannot be read now."""
+        try:
+            resp = self._http.get(f"/api/clusters/{cluster}/machines")
+            resp.raise_for_status()
+            return list(resp.json()["items"])
+        except (httpx.HTTPError, ValueError, KeyError) as exc:
+            log.warning("%s: cannot list machines: %s", cluster, exc)
+            return None
 
     def run(self, stop: threading.Event) -> None:
         while not stop.is_set():

@@ -105,12 +105,12 @@ def processes(kubeviz_server: LiveServer, tmp_path_factory: pytest.TempPathFacto
         timeout=30,
     )
     assert resp.status_code == 201, resp.text
-    # The kubelet stand-in plays the nodes here: the cluster's own machines stay powered off.
-    for machine in httpx.get(f"{kubeviz_server.url}/api/clusters/{name}/machines", timeout=10).json()[
-        "items"
-    ]:
+    # The kubelet stand-in plays the nodes here: the machines' own kubelets are switched off.
+    machines = httpx.get(f"{kubeviz_server.url}/api/clusters/{name}/machines", timeout=10).json()["items"]
+    for machine in machines:
         off = httpx.patch(
-            f"{kubeviz_server.url}/api/clusters/{name}/machines/{machine['name']}", json={"running": False}
+            f"{kubeviz_server.url}/api/clusters/{name}/machines/{machine['name']}/components/kubelet",
+            json={"running": False},
         )
         assert off.status_code == 200, off.text
     kubeconfig = workdir / "kubeconfig"
