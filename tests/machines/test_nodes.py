@@ -428,3 +428,32 @@ def test_ipvs_mode_renders_virtual_servers(stack: Stack) -> None:
     rules = wait(virtual_server, timeout=WORKLOAD_TIMEOUT, what="an IPVS virtual server", stack=stack)
     assert rules["text"].count("-> 10.244.") >= 2 and "Masq" in rules["text"]
     assert c.client.get(DEPLOYMENTS, "lb", namespace="default")["status"]["readyReplicas"] == 2
+
+
+def test_stopping_kube_scheduler_on_the_only_master_leaves_new_pods_pending(stack: Stack) -> None:
+    c = booted(stack, "calico")
+    off = c.api("PATCH", "/machines/master-1/components/kube-scheduler", json={"running": False})
+    assert off.status_code == 200
+    try:
+        wait(
+            lambda: (
+                not next(x for x in c.machines()["master-1"]["components"] if x["name"] == "kube-scheduler")[
+                    "running"
+                ]
+            ),
+            timeout=60,
+            what="the kube-scheduler static pod to stop",
+            stack=stack,
+        )
+        time.sleep(3)  # the Lease (3 s at this speed) runs out: no scheduler is left
+        c.kubectl("run", "waiting", "--image=busybox", "--", "sleep", "3600")
+        time.sleep(3)
+        assert not c.client.get(PODS, "waiting", namespace="default")["spec"].get("nodeName")
+    finally:
+        c.api("PATCH", "/machines/master-1/components/kube-scheduler", json={"running": True})
+    wait(
+        lambda: c.client.get(PODS, "waiting", namespace="default")["spec"].get("nodeName"),
+        timeout=WORKLOAD_TIMEOUT,
+        what="the pod to be scheduled once kube-scheduler is back",
+        stack=stack,
+    )
