@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -173,6 +174,25 @@ def _bookmark(wp: WatchPlan, revision: int, *, initial_end: bool = False) -> Obj
     return {"kind": res.kind, "apiVersion": res.api_version, "metadata": meta}
 
 
+#: The previous version of recently modified objects, shared by every selective watcher of this
+#: event loop: 100 kubelets watching pods by node would otherwise each read it from the store.
+_PREVIOUS: OrderedDict[tuple[int, int, int], asyncio.Future[Obj | None]] = OrderedDict()
+_PREVIOUS_KEPT = 4096
+
+
+async def _previous(cluster_id: int, ev: Event) -> Obj | None:
+    """Return the object as it was before ``ev``, reading the store once per event."""
+    loop = asyncio.get_running_loop()
+    key = (id(loop), cluster_id, ev.revision)
+    found = _PREVIOUS.get(key)
+    if found is None or found.get_loop() is not loop:
+        lookup = sync_to_async(store_selectors.previous, thread_sensitive=False)
+        found = _PREVIOUS[key] = asyncio.ensure_future(lookup(cluster_id, ev))
+        while len(_PREVIOUS) > _PREVIOUS_KEPT:
+            _PREVIOUS.popitem(last=False)
+    return await asyncio.shield(found)
+
+
 async def _translate(wp: WatchPlan, ev: Event) -> tuple[str, Obj] | None:
     """Return the event this watcher should see for a store event, or None."""
     res, call = wp.call.resource, wp.call
@@ -191,7 +211,7 @@ async def _translate(wp: WatchPlan, ev: Event) -> tuple[str, Obj] | None:
         return ("DELETED", ev.object) if now_match else None
     prev = ev.prev
     if prev is None:
-        prev = await sync_to_async(store_selectors.previous, thread_sensitive=False)(call.cluster.pk, ev)
+        prev = await _previous(call.cluster.pk, ev)
     was_match = prev is not None and wp.matches(prev)
     if now_match and was_match:
         return "MODIFIED", ev.object
