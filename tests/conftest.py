@@ -35,6 +35,22 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def _point_celery_at(url: str) -> None:
+    """Send this process's task messages to the test Redis.
+
+    Celery reads ``CELERY_BROKER_URL`` once, when its configuration is first touched, and
+    keeps the connections it opened.  Settings computed the URL at import time (before the
+    test Redis existed), so both the setting and an app that already loaded it are moved,
+    and any connection pool built for the old URL is dropped.
+    """
+    from kubeviz.celery import app
+
+    app.conf.broker_url = url
+    app.pool.force_close_all()
+    app._pool = None
+    app.amqp._producer_pool = None
+
+
 @pytest.fixture(scope="session", autouse=True)
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     external = os.environ.get("KUBEVIZ_TEST_REDIS_URL")
@@ -47,7 +63,9 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         url = f"redis://127.0.0.1:{port}/0"
     prefix = f"kubeviz-test-{uuid.uuid4().hex[:8]}"
     settings.REDIS_URL = url
+    settings.CELERY_BROKER_URL = url
     settings.KUBEVIZ_REDIS_PREFIX = prefix
+    _point_celery_at(url)
     os.environ["REDIS_URL"] = url
     os.environ["KUBEVIZ_REDIS_PREFIX"] = prefix
     yield url
