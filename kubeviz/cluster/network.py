@@ -77,11 +77,21 @@ class ClusterView:
         return None
 
     def pod_by_ip(self, ip: str) -> Obj | None:
+        """The pod that holds ``ip`` now.
+
+        A finished pod keeps its podIP in its status, as upstream's do, while the CNI has
+        already handed the address to a new pod; the live holder wins.
+        """
+        finished = None
         for p in self.pods:
             status = p.get("status") or {}
-            if status.get("podIP") == ip and not (p.get("spec") or {}).get("hostNetwork"):
-                return p
-        return None
+            if status.get("podIP") != ip or (p.get("spec") or {}).get("hostNetwork"):
+                continue
+            if status.get("phase") in ("Succeeded", "Failed"):
+                finished = finished or p
+                continue
+            return p
+        return finished
 
     def service(self, namespace: str, name: str) -> Obj | None:
         for s in self.services:
