@@ -205,6 +205,8 @@ def sync_container(
             ctx.after(latest.exits_at - now)
         if latest.kill_at is not None:
             ctx.after(latest.kill_at - now)
+        if failed_liveness(ctx, pod, container, latest, planned=planned, now=now):
+            return sync_container(ctx, pod, sandbox, container, attempts, planned=planned, allowed=allowed)
         is_ready, is_started = probe(ctx, pod, container, latest, planned=planned, now=now)
         return _replace(
             base,
@@ -347,6 +349,42 @@ def start(
         ready=is_ready,
         started=is_started,
     )
+
+
+def failed_liveness(
+    ctx: PodContext, pod: Obj, container: Mapping[str, Any], c: Container, *, planned: Behaviour, now: float
+) -> bool:
+    """Kill a container whose liveness probe has failed ``failureThreshold`` times in a row.
+
+    Only a pod annotated ``kubeviz.io/fail-liveness`` fails it; the first failure comes at
+    ``initialDelaySeconds``, then one every ``periodSeconds``.
+    """
+    liveness = container.get("livenessProbe")
+    if not liveness or not planned.fails_liveness:
+        return False
+    delay = float(liveness.get("initialDelaySeconds") or 0)
+    period = float(liveness.get("periodSeconds") or 10)
+    threshold = int(liveness.get("failureThreshold") or 3)
+    up = now - (c.started_at or now)
+    dies_at = delay + period * (threshold - 1)
+    if up < delay:
+        ctx.after(delay - up)
+        return False
+    name = container["name"]
+    ctx.events.warning(
+        pod, "Unhealthy", f"Liveness probe failed: {probe_failure(liveness)}", field_path=container_path(name)
+    )
+    if up < dies_at:
+        ctx.after(min(period, dies_at - up))
+        return False
+    ctx.events.normal(
+        pod,
+        "Killing",
+        f"Container {name} failed liveness probe, will be restarted",
+        field_path=container_path(name),
+    )
+    ctx.runtime.kill_container(c, code=137, reason="Error", message="failed liveness probe")
+    return True
 
 
 def probe(

@@ -457,3 +457,50 @@ def test_stopping_kube_scheduler_on_the_only_master_leaves_new_pods_pending(stac
         what="the pod to be scheduled once kube-scheduler is back",
         stack=stack,
     )
+
+
+def restarts(c: Cluster, name: str) -> int:
+    statuses = (c.client.get(PODS, name, namespace="default").get("status") or {}).get(
+        "containerStatuses"
+    ) or [{}]
+    return int(statuses[0].get("restartCount") or 0)
+
+
+def test_a_failing_liveness_probe_restarts_the_container(stack: Stack) -> None:
+    c = booted(stack, "flannel")
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "name": "sick",
+            "namespace": "default",
+            "annotations": {"kubeviz.io/fail-liveness": "true"},
+        },
+        "spec": {
+            "containers": [
+                {
+                    "name": "app",
+                    "image": "nginx:1.27",
+                    "livenessProbe": {
+                        "httpGet": {"path": "/", "port": 80},
+                        "periodSeconds": 1,
+                        "failureThreshold": 2,
+                    },
+                }
+            ]
+        },
+    }
+    apply(c, pod)
+    wait(
+        lambda: restarts(c, "sick") >= 1,
+        timeout=WORKLOAD_TIMEOUT,
+        what="a restart after the liveness probe failed",
+        stack=stack,
+    )
+    events = [
+        e for e in c.client.list(EVENTS, namespace="default").items if e["involvedObject"]["name"] == "sick"
+    ]
+    messages = {e["reason"]: e["message"] for e in events}
+    assert messages["Unhealthy"] == "Liveness probe failed: HTTP probe failed with statuscode: 503"
+    assert messages["Killing"] == "Container app failed liveness probe, will be restarted"
+    c.kubectl("delete", "pod", "sick", "--wait=false")

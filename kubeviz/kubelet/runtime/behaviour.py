@@ -39,6 +39,7 @@ CRASH_AFTER = "kubeviz.io/crash-after"
 EXIT_CODE = "kubeviz.io/exit-code"
 OOM_AFTER = "kubeviz.io/oom-after"
 FAIL_READINESS = "kubeviz.io/fail-readiness"
+FAIL_LIVENESS = "kubeviz.io/fail-liveness"
 
 COMPLETED = "Completed"
 ERROR = "Error"
@@ -91,6 +92,7 @@ class Behaviour:
     exit_code: int = 0
     reason: str = COMPLETED
     fails_readiness: bool = False
+    fails_liveness: bool = False
 
     @property
     def runs_forever(self) -> bool:
@@ -153,10 +155,17 @@ def behaviour(container: Mapping[str, Any], *, annotations: Mapping[str, str] | 
     if oom_after is not None:
         endings.append((oom_after, 0, OOM_EXIT_CODE, OOM_KILLED))
     fails_readiness = _bool(annotations, FAIL_READINESS)
+    fails_liveness = _bool(annotations, FAIL_LIVENESS)
     if not endings:
-        return Behaviour(fails_readiness=fails_readiness)
+        return Behaviour(fails_readiness=fails_readiness, fails_liveness=fails_liveness)
     when, _, code, reason = min(endings)
-    return Behaviour(runs_for=when, exit_code=code, reason=reason, fails_readiness=fails_readiness)
+    return Behaviour(
+        runs_for=when,
+        exit_code=code,
+        reason=reason,
+        fails_readiness=fails_readiness,
+        fails_liveness=fails_liveness,
+    )
 
 
 def restart_backoff(restarts: int, *, speed: float = 1.0) -> float:
