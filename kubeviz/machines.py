@@ -6,7 +6,10 @@ for every machine that is powered on, runs what each node agent watches:
 
 * **kubelet** (while its switch is on): pods with ``fieldSelector=spec.nodeName=<node>`` and
   its own Node, written into the kubelet's shared cache; each pod event queues the pod's key
-  for the pod workers (``kubeviz.kubelet.tasks``).  Its heartbeat runs on Celery beat.
+  for the pod workers (``kubeviz.kubelet.tasks``).  Its heartbeat (registration, Lease,
+  node status, mirror pods: ``kubelet.node.NodeLoop``) runs here too, on a few threads of
+  its own.  A heartbeat is a kubelet's own loop beside its pod workers; run on the Celery
+  pool, it waited behind a backlog of reconciles and healthy nodes were declared dead.
 * **kube-proxy**, only while the node's kube-proxy pod runs: Services, EndpointSlices and its
   own Node; every event queues one rule sync of that node (``kubeviz.proxy``).
 * **the Network Daemon** (flanneld, calico-felix or cilium-agent), only while its pod runs on
@@ -28,12 +31,15 @@ import logging
 import os
 import signal
 import threading
+import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 import django
 import httpx
+from django.db import close_old_connections
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kubeviz.settings")
 django.setup()
@@ -43,6 +49,7 @@ from kubeviz.client import (  # noqa: E402
     NODES,
     PODS,
     SERVICES,
+    APIStatusError,
     cache_key,
     clusterinfo,  # noqa: E402
     liveness,
@@ -55,12 +62,22 @@ from kubeviz.client.sharedcache import CacheWriter  # noqa: E402
 from kubeviz.client.workqueue import WorkQueue  # noqa: E402
 from kubeviz.cluster.addons import NETWORK_DAEMONS  # noqa: E402
 from kubeviz.kubelet import switches  # noqa: E402
-from kubeviz.kubelet.node import cache_component  # noqa: E402
+from kubeviz.kubelet.node import (  # noqa: E402
+    NODE_LEASE_RENEW_SECONDS,
+    MachineView,
+    NodeLoop,
+    cache_component,
+)
 
 log = logging.getLogger("kubeviz.machines")
 
 DISCOVERY_PERIOD = 2.0
 GATE_PERIOD = 0.5
+#: Threads that run kubelet heartbeats; a slow apiserver delays a heartbeat, never skips one.
+HEARTBEAT_WORKERS = 8
+HEARTBEAT_TICK = 0.25
+#: The shortest Lease renewal period, whatever the speed (seconds).
+MIN_RENEW_SECONDS = 1.0
 
 
 def pods_running(pods: list[Obj], component: str) -> list[Obj]:
@@ -91,7 +108,7 @@ class Agent:
         identity: str,
         cache: str,
         watches: dict[Resource, str | None],
-        on_event: Callable[[Resource, Obj], None],
+        on_event: Callable[[Resource, Obj, bool], None],
     ) -> None:
         self.cluster = cluster
         self.name = cache
@@ -106,7 +123,10 @@ class Agent:
         for resource in watches:
             handle = functools.partial(on_event, resource)
             self.factory.add_handlers(
-                resource, on_add=handle, on_update=lambda _old, new, h=handle: h(new), on_delete=handle
+                resource,
+                on_add=lambda obj, h=handle: h(obj, False),
+                on_update=lambda _old, new, h=handle: h(new, False),
+                on_delete=lambda obj, h=handle: h(obj, True),
             )
 
     def start(self) -> None:
@@ -123,11 +143,14 @@ class Agent:
 
 @dataclass
 class NodeAgents:
-    """Everything watched on behalf of one node."""
+    """Everything watched on behalf of one node, and its kubelet's heartbeat."""
 
     cluster: str
     node: str
     kubelet: Agent
+    machine: MachineView | None = None
+    next_beat: float = 0.0
+    beating: Future[None] | None = None
     proxy: Agent | None = None
     netd: Agent | None = None
     coredns: dict[str, Agent] = field(default_factory=dict)
@@ -143,7 +166,7 @@ class NodeAgents:
 def kubelet_agent(cluster: str, node: str) -> Agent:
     pods = WorkQueue("kubelet")
 
-    def on_pod(resource: Resource, obj: Obj) -> None:
+    def on_pod(resource: Resource, obj: Obj, _deleted: bool) -> None:
         if resource == PODS:
             pods.add(f"{cluster}|{node}|{cache_key(obj)}")
 
@@ -166,7 +189,7 @@ def node_agent(cluster: str, node: str, *, component: str, cache: str, queue: st
         identity=node,
         cache=cache,
         watches=watches,
-        on_event=lambda _resource, _obj: work.add(key),
+        on_event=lambda _resource, _obj, _deleted: work.add(key),
     )
 
 
@@ -179,28 +202,47 @@ class ClusterMachines:
 
     def converge(self, machines: list[dict[str, Any]]) -> None:
         """Start the kubelet informers of running kubelets and stop the rest."""
-        wanted = set()
+        wanted: dict[str, MachineView] = {}
         for m in machines:
             kubelet_on = m.get("running") and any(
                 c["name"] == "kubelet" and c.get("enabled", c.get("running"))
                 for c in m.get("components") or []
             )
             if kubelet_on:
-                wanted.add(m["name"])
-        for name in sorted(set(self.nodes) - wanted):
+                res = m.get("resources") or {}
+                wanted[m["name"]] = MachineView(
+                    m["name"], m["role"], m["ip"], m["bootID"], res.get("cpu", "4"), res.get("memory", "16Gi"),
+                    res.get("pods", "110"),
+                )  # fmt: skip
+        for name in sorted(set(self.nodes) - set(wanted)):
             log.info("%s/%s: kubelet stopped", self.info.name, name)
             self.nodes.pop(name).stop()
-        for name in sorted(wanted - set(self.nodes)):
+        for name in sorted(set(wanted) - set(self.nodes)):
             log.info("%s/%s: kubelet started", self.info.name, name)
             agents = NodeAgents(self.info.name, name, kubelet_agent(self.info.name, name))
             agents.kubelet.start()
             self.nodes[name] = agents
+        for name, machine in wanted.items():
+            self.nodes[name].machine = machine
+
+    def heartbeat(self, pool: ThreadPoolExecutor, now: float) -> None:
+        """Run the node loop of every kubelet whose Lease renewal is due (one at a time per node)."""
+        period = max(NODE_LEASE_RENEW_SECONDS / self.info.speed, MIN_RENEW_SECONDS)
+        for agents in list(self.nodes.values()):
+            if agents.machine is None or now < agents.next_beat:
+                continue
+            if agents.beating is not None and not agents.beating.done():
+                continue
+            agents.next_beat = now + period
+            loop = NodeLoop(cluster=self.info.name, machine=agents.machine, info=self.info)
+            agents.beating = pool.submit(_beat, loop)
 
     def gate(self) -> None:
         """Run each node's pod-run agents exactly while their pods run; refresh their liveness."""
         daemon = NETWORK_DAEMONS.get(self.info.cni, "")
-        liveness.mark_alive(self.info.name, [a.name for n in self.nodes.values() for a in n.agents()])
-        for agents in self.nodes.values():
+        nodes = list(self.nodes.values())
+        liveness.mark_alive(self.info.name, [a.name for n in nodes for a in n.agents()])
+        for agents in nodes:
             informer = agents.kubelet.factory.informer(PODS)
             if not informer.has_synced():
                 continue
@@ -221,7 +263,7 @@ class ClusterMachines:
                     identity=key.replace("/", "."),
                     cache=f"coredns@{key}",
                     watches={SERVICES: None, ENDPOINTSLICES: None},
-                    on_event=lambda _resource, _obj: None,
+                    on_event=lambda _resource, _obj, _deleted: None,
                 )
                 agent.start()
                 agents.coredns[key] = agent
@@ -248,8 +290,32 @@ class ClusterMachines:
         )
 
     def _netd(self, node: str, daemon: str) -> Agent:
-        return node_agent(
-            self.info.name, node, component=daemon, cache=f"netd@{node}", queue="netd", watches={NODES: None}
+        work = WorkQueue("netd")
+        key = f"{self.info.name}|{node}"
+        seen: dict[str, tuple[str, str]] = {}
+
+        def on_node(_resource: Resource, obj: Obj, deleted: bool) -> None:
+            # Like flannel's subnet manager, react only when a node's route-relevant fields move.
+            name = obj["metadata"]["name"]
+            spec, status = obj.get("spec") or {}, obj.get("status") or {}
+            ip = next(
+                (a["address"] for a in status.get("addresses") or [] if a.get("type") == "InternalIP"), ""
+            )
+            now = (spec.get("podCIDR") or "", ip)
+            if deleted:
+                seen.pop(name, None)
+                work.add(key)
+            elif seen.get(name) != now:
+                seen[name] = now
+                work.add(key)
+
+        return Agent(
+            cluster=self.info.name,
+            component=daemon,
+            identity=node,
+            cache=f"netd@{node}",
+            watches={NODES: None},
+            on_event=on_node,
         )
 
     def stop(self) -> None:
@@ -258,10 +324,22 @@ class ClusterMachines:
         self.nodes.clear()
 
 
+def _beat(loop: NodeLoop) -> None:
+    try:
+        loop.beat(renew_lease=True)
+    except APIStatusError as exc:  # a conflict or overload: the next beat tries again
+        log.warning("%s/%s: kubelet heartbeat: %s", loop.cluster, loop.machine.name, exc)
+    except Exception:
+        log.exception("%s/%s: kubelet heartbeat failed", loop.cluster, loop.machine.name)
+    finally:
+        close_old_connections()
+
+
 class MachinesProcess:
     def __init__(self, *, base: str, only: set[str] | None = None) -> None:
         self.base = base.rstrip("/")
         self.only = only
+        self._beats = ThreadPoolExecutor(max_workers=HEARTBEAT_WORKERS, thread_name_prefix="heartbeat")
         self.clusters: dict[str, ClusterMachines] = {}
         self._uids: dict[str, str] = {}
         self._http = httpx.Client(base_url=self.base, timeout=10, headers={"User-Agent": "kubeviz-machines"})
@@ -309,17 +387,34 @@ class MachinesProcess:
             except Exception:
                 log.exception("%s: gating the node agents failed", cluster.info.name)
 
-    def run(self, stop: threading.Event) -> None:
-        ticks = 0
-        per_discovery = max(int(DISCOVERY_PERIOD / GATE_PERIOD), 1)
-        while not stop.is_set():
-            if ticks % per_discovery == 0:
-                self.discover()
+    def heartbeats(self, stop: threading.Event) -> None:
+        """Submit due kubelet heartbeats, on a thread of its own so a slow discovery never delays one."""
+        while not stop.wait(HEARTBEAT_TICK):
+            for cluster in list(self.clusters.values()):
+                try:
+                    cluster.heartbeat(self._beats, time.monotonic())
+                except Exception:
+                    log.exception("%s: scheduling heartbeats failed", cluster.info.name)
+
+    def gates(self, stop: threading.Event) -> None:
+        while not stop.wait(GATE_PERIOD):
             self.gate()
-            ticks += 1
-            stop.wait(GATE_PERIOD)
+
+    def run(self, stop: threading.Event) -> None:
+        loops = [
+            threading.Thread(target=self.heartbeats, args=(stop,), name="heartbeats", daemon=True),
+            threading.Thread(target=self.gates, args=(stop,), name="gates", daemon=True),
+        ]
+        for loop in loops:
+            loop.start()
+        while not stop.is_set():
+            self.discover()
+            stop.wait(DISCOVERY_PERIOD)
+        for loop in loops:
+            loop.join(10)
         for cluster in self.clusters.values():
             cluster.stop()
+        self._beats.shutdown(wait=True, cancel_futures=True)
         self._http.close()
 
 

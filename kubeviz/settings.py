@@ -135,8 +135,6 @@ CELERY_BEAT_SCHEDULE = {
     # Level-based loops revisit every object now and then, whatever the watches said.
     "controllers-resync": {"task": "kubeviz.controllers.tasks.resync", "schedule": 10.0},
     "scheduler-flush": {"task": "kubeviz.scheduler.tasks.flush", "schedule": 5.0},
-    # Every kubelet renews its node Lease (10 s at speed 1); the task runs the ones due.
-    "kubelet-heartbeat": {"task": "kubeviz.kubelet.tasks.heartbeat", "schedule": 1.0},
 }
 
 # --- The components ----------------------------------------------------------------------

@@ -9,10 +9,11 @@ Mirrors ``pkg/kubelet/kubelet_node_status.go`` (``registerWithAPIServer``,
   machine, addresses and nodeInfo (whose ``bootID`` is the machine's).
 * Every ``NODE_LEASE_RENEW_SECONDS`` (10 s at speed 1, a quarter of the 40 s lease) it renews
   its Lease in ``kube-node-lease``; that is the heartbeat node lifecycle watches.
-* It writes ``nodes/status`` when what it would report differs from what the API holds (its
-  Ready condition, images, addresses) and at least every 5 minutes otherwise.  The node is not
-  Ready until the network plugin is: until the CNI's daemon runs on it, Ready is False with
-  the runtime's ``NetworkPluginNotReady`` message, as on a fresh kubeadm node.
+* It reads its Node and writes ``nodes/status`` when what it would report differs from what
+  the API holds (its Ready condition, images, addresses) and at least every 5 minutes
+  otherwise.  The node is not Ready until the network plugin is: until the CNI's daemon runs
+  on it, Ready is False with the runtime's ``NetworkPluginNotReady`` message, as on a fresh
+  kubeadm node.
 * On a master it creates the mirror pods of its static pods (``kube-apiserver-master-1`` …)
   so the API shows what the kubelet runs from its manifests directory.
 * When the machine booted since the kubelet last ran (its ``boot_id`` changed), the containers,
@@ -236,9 +237,16 @@ class NodeLoop:
             self.register(agent)
         if renew_lease:
             self.renew_lease()
-        node = self.cache.lister(NODES).get(None, self.machine.name)
-        if node is None:
-            return  # the kubelet's informer has not seen its Node yet
+        # Read the Node from the apiserver, as tryUpdateNodeStatus does: what node lifecycle
+        # wrote (Ready Unknown while the Lease was stale) must be seen to be corrected.
+        try:
+            node = self.client.get(NODES, self.machine.name)
+        except APIStatusError as exc:
+            if not exc.is_not_found():
+                raise
+            agent.registered = False  # deleted behind its back: register again next beat
+            agent.save(update_fields=["registered"])
+            return
         cidr = (node.get("spec") or {}).get("podCIDR") or ""
         if cidr != agent.pod_cidr:
             agent.pod_cidr = cidr
