@@ -38,17 +38,14 @@ def free_port() -> int:
 def _point_celery_at(url: str) -> None:
     """Send this process's task messages to the test Redis.
 
-    Celery reads ``CELERY_BROKER_URL`` once, when its configuration is first touched, and
-    keeps the connections it opened.  Settings computed the URL at import time (before the
-    test Redis existed), so both the setting and an app that already loaded it are moved,
-    and any connection pool built for the old URL is dropped.
+    Settings computed ``CELERY_BROKER_URL`` at import time, before the test Redis existed.
+    Celery opens its connection pool lazily from the app's configuration, so moving both the
+    setting and the app's configuration here, before any test runs, is enough.
     """
     from kubeviz.celery import app
 
+    assert app._pool is None, "the Celery connection pool was opened before the test Redis existed"
     app.conf.broker_url = url
-    app.pool.force_close_all()
-    app._pool = None
-    app.amqp._producer_pool = None
 
 
 @pytest.fixture(scope="session", autouse=True)
