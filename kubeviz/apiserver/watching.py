@@ -237,7 +237,10 @@ async def events(wp: WatchPlan) -> AsyncIterator[bytes]:
         yield enc.line("BOOKMARK", _bookmark(wp, wp.since, initial_end=True))
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wp.timeout
-    stream = store_watch.stream(wp.call.cluster.pk, wp.since, progress_every=min(5.0, wp.timeout))
+    res = wp.call.resource
+    stream = store_watch.stream(
+        wp.call.cluster.pk, wp.since, progress_every=min(5.0, wp.timeout), kind=(res.group, res.resource)
+    )
     try:
         while True:
             remaining = deadline - loop.time()

@@ -119,14 +119,26 @@ def list_at(
     return rows.iterator(chunk_size=500)
 
 
-def history_after(*, cluster_id: int, after: int, upto: int | None = None, limit: int = 1000) -> list[Event]:
-    """Return events with ``after < revision <= upto`` in order; Compacted if ``after`` is too old."""
+def history_after(
+    *,
+    cluster_id: int,
+    after: int,
+    upto: int | None = None,
+    limit: int = 1000,
+    kind: tuple[str, str] | None = None,
+) -> list[Event]:
+    """Return events with ``after < revision <= upto`` in order; Compacted if ``after`` is too old.
+
+    ``kind`` (group, resource) keeps only that resource's events.
+    """
     _, compacted = revision(cluster_id)
     if after < compacted:
         raise Compacted(after, compacted)
     qs = History.objects.filter(cluster_id=cluster_id, revision__gt=after)
     if upto is not None:
         qs = qs.filter(revision__lte=upto)
+    if kind is not None:
+        qs = qs.filter(group=kind[0], resource=kind[1])
     rows = qs.order_by("revision").values_list(
         "revision", "type", "group", "resource", "namespace", "name", "body"
     )[:limit]

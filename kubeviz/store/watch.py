@@ -39,7 +39,9 @@ log = logging.getLogger(__name__)
 
 MAX_BACKLOG = 10_000
 POLL_SECONDS = 1.0
-REPLAY_BATCH = 1000
+#: Events read per replay query.  Each watcher that catches up holds one batch of bodies, and a
+#: hundred kubelets starting together catch up at once, so batches stay small.
+REPLAY_BATCH = 200
 
 
 class TooSlow(StoreError):
@@ -186,16 +188,21 @@ def hub() -> Hub:
 
 
 async def stream(
-    cluster_id: int, since: int, *, progress_every: float = 5.0
+    cluster_id: int, since: int, *, progress_every: float = 5.0, kind: tuple[str, str] | None = None
 ) -> AsyncIterator[Event | Progress]:
-    """Yield every event after ``since`` in order, then live ones; ``Progress`` when idle."""
+    """Yield every event after ``since`` in order, then live ones; ``Progress`` when idle.
+
+    ``kind`` (group, resource) is a hint for the replay: only that resource's events are read
+    from the log, so a watcher catching up does not load every other resource's bodies.  Live
+    events of other resources may still be yielded; the caller filters them as it would.
+    """
     h = hub()
     feed, sub = await h.subscribe(cluster_id)
     try:
         position = since
         while True:  # replay the log up to (at least) where the feed began
             events = await _db(selectors.history_after, thread_sensitive=False)(
-                cluster_id=cluster_id, after=position, limit=REPLAY_BATCH
+                cluster_id=cluster_id, after=position, limit=REPLAY_BATCH, kind=kind
             )
             for ev in events:
                 position = ev.revision
