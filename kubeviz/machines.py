@@ -74,7 +74,10 @@ log = logging.getLogger("kubeviz.machines")
 DISCOVERY_PERIOD = 2.0
 GATE_PERIOD = 0.5
 #: Threads that run kubelet heartbeats; a slow apiserver delays a heartbeat, never skips one.
-HEARTBEAT_WORKERS = 8
+#: A beat is three or four requests that mostly wait on the apiserver, so with 100 nodes and
+#: a loaded apiserver (about a second per request) 8 threads took longer than the Lease's
+#: grace period to go round, and healthy nodes went Unknown; 32 keep a round near 10 s.
+HEARTBEAT_WORKERS = 32
 HEARTBEAT_TICK = 0.25
 #: The shortest Lease renewal period, whatever the speed (seconds).
 MIN_RENEW_SECONDS = 1.0
