@@ -18,6 +18,8 @@ VAR_DIR.mkdir(parents=True, exist_ok=True)
 SECRET_KEY = os.environ.get("SECRET_KEY", "kubeviz-development-key-change-me-in-production")
 DEBUG = os.environ.get("DEBUG", "0") == "1"
 ALLOWED_HOSTS = os.environ.get("ALLOWED_HOSTS", "*").split(",")
+#: Other sites whose pages may open the browser stream (``https://host:port``, comma separated).
+KUBEVIZ_ALLOWED_ORIGINS = [o for o in os.environ.get("KUBEVIZ_ALLOWED_ORIGINS", "").split(",") if o]
 
 INSTALLED_APPS = [
     "daphne",

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from kubeviz.apiserver import bootstrap
-from kubeviz.cluster.models import Machine
+from kubeviz.cluster.models import Machine, MachineComponent
 from kubeviz.kubelet import switches
 
 SYSTEM_NAMESPACES = ("kube-system", "kube-flannel")
@@ -71,3 +71,15 @@ def machines(cluster: str) -> list[dict[str, Any]]:
     rows = Machine.objects.filter(cluster=cluster).prefetch_related("components")
     ordered = sorted(rows, key=lambda m: (m.role != Machine.MASTER, m.index))
     return [describe_machine(m, pods) for m in ordered]
+
+
+def machines_digest(cluster: str) -> tuple[Any, ...]:
+    """What the machine switches are now: powered, boot, and each component's switch.
+
+    Cheap enough to poll; what the components' pods do reaches the browser as watch events.
+    """
+    rows = Machine.objects.filter(cluster=cluster).values_list("name", "running", "boot_id")
+    switches_ = MachineComponent.objects.filter(machine__cluster=cluster).values_list(
+        "machine__name", "name", "running"
+    )
+    return (tuple(sorted((n, r, str(b)) for n, r, b in rows)), tuple(sorted(switches_)))
