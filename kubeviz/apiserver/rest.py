@@ -749,9 +749,19 @@ def _pod_grace(obj: Obj, requested: int | None) -> int:
 
 
 def delete(call: Call) -> tuple[int, Obj]:
+    """Delete one object.  A write that lands between the read and the delete is not the
+    client's conflict: without preconditions the delete is tried again on the new version,
+    as the storage layer's guaranteed update does upstream."""
     opts = delete_options(call)
-    obj = storage.get(call.cluster, call.resource, call.namespace, call.info.name)
-    return _delete_one(call, obj, opts)
+    for _ in range(storage.UPDATE_RETRIES):
+        obj = storage.get(call.cluster, call.resource, call.namespace, call.info.name)
+        try:
+            return _delete_one(call, obj, opts)
+        except errors.APIError as exc:
+            if exc.code != 409 or opts.uid or opts.revision:
+                raise
+    res = call.resource
+    raise errors.conflict(res.resource, call.info.name, res.group, "too many concurrent updates; try again")
 
 
 def _delete_one(call: Call, obj: Obj, opts: DeleteOptions) -> tuple[int, Obj]:

@@ -522,3 +522,41 @@ def test_watch_from_the_future_and_bookmarks(cluster: LiveCluster) -> None:
         and events[0]["type"] == "BOOKMARK"
         and int(events[0]["object"]["metadata"]["resourceVersion"]) >= int(rv)
     )
+
+
+def test_a_delete_racing_with_updates_is_not_a_conflict_but_a_stale_precondition_is(
+    cluster: LiveCluster,
+) -> None:
+    import threading
+
+    with client(cluster) as h:
+        for round_ in range(5):
+            name = f"racy-{round_}"
+            assert h.post("/api/v1/namespaces/default/configmaps", json=cm(name)).status_code == 201
+            stop = threading.Event()
+
+            def writer(name: str = name, stop: threading.Event = stop) -> None:
+                with client(cluster) as w:
+                    i = 0
+                    while not stop.is_set():
+                        i += 1
+                        w.patch(
+                            f"/api/v1/namespaces/default/configmaps/{name}",
+                            json={"data": {"k": str(i)}},
+                            headers={"Content-Type": "application/merge-patch+json"},
+                        )
+
+            threads = [threading.Thread(target=writer) for _ in range(3)]
+            for t in threads:
+                t.start()
+            time.sleep(0.2)
+            resp = h.delete(f"/api/v1/namespaces/default/configmaps/{name}")
+            stop.set()
+            for t in threads:
+                t.join()
+            assert resp.status_code == 200, resp.text
+        assert h.post("/api/v1/namespaces/default/configmaps", json=cm("pinned")).status_code == 201
+        stale = {"kind": "DeleteOptions", "apiVersion": "v1", "preconditions": {"resourceVersion": "1"}}
+        resp = h.request("DELETE", "/api/v1/namespaces/default/configmaps/pinned", json=stale)
+        assert_status(resp, 409, "Conflict")
+        assert h.get("/api/v1/namespaces/default/configmaps/pinned").status_code == 200
