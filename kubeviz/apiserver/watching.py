@@ -185,6 +185,8 @@ async def _previous(cluster_id: int, ev: Event) -> Obj | None:
     loop = asyncio.get_running_loop()
     key = (id(loop), cluster_id, ev.revision)
     found = _PREVIOUS.get(key)
+    if found is not None and found.done() and (found.cancelled() or found.exception() is not None):
+        found = None  # a failed read is tried again, never handed to the next watcher
     if found is None or found.get_loop() is not loop:
         lookup = sync_to_async(store_selectors.previous, thread_sensitive=False)
         found = _PREVIOUS[key] = asyncio.ensure_future(lookup(cluster_id, ev))
