@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import itertools
+import logging
 import queue
 import threading
 import time
@@ -28,6 +29,9 @@ from kubeviz.client import LEASES, NODES, PODS, APIStatusError, Client, ClientEr
 from kubeviz.kubelet.runtime.behaviour import behaviour
 
 Obj = dict[str, Any]
+log = logging.getLogger(__name__)
+#: Wait before a failed pod sync is tried again.
+RETRY_SECONDS = 0.5
 
 
 def _now() -> str:
@@ -150,8 +154,21 @@ class KubeletStandIn:
                 key = self._work.get(timeout=0.2)
             except queue.Empty:
                 continue
-            with contextlib.suppress(ClientError):
+            try:
                 self._sync(key)
+            except APIStatusError as exc:
+                if exc.code != 404:  # a pod that is gone needs nothing more
+                    self._retry(key, exc)
+            except ClientError as exc:
+                self._retry(key, exc)
+
+    def _retry(self, key: str, exc: ClientError) -> None:
+        # As a kubelet's pod worker does: a failed sync is tried again, not forgotten.
+        log.warning("kubelet stand-in: syncing %s failed (%s); retrying", key, exc)
+        timer = threading.Timer(RETRY_SECONDS, self._work.put, args=(key,))
+        timer.daemon = True
+        self._timers.append(timer)
+        timer.start()
 
     def _sync(self, key: str) -> None:
         ns, name = key.split("/", 1)

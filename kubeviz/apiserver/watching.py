@@ -22,8 +22,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from asgiref.sync import sync_to_async
-
 from kubeviz.apiserver import codec, errors, rest, storage
 from kubeviz.apiserver.errors import APIError
 from kubeviz.apiserver.tables import to_table
@@ -188,8 +186,9 @@ async def _previous(cluster_id: int, ev: Event) -> Obj | None:
     if found is not None and found.done() and (found.cancelled() or found.exception() is not None):
         found = None  # a failed read is tried again, never handed to the next watcher
     if found is None or found.get_loop() is not loop:
-        lookup = sync_to_async(store_selectors.previous, thread_sensitive=False)
-        found = _PREVIOUS[key] = asyncio.ensure_future(lookup(cluster_id, ev))
+        found = _PREVIOUS[key] = asyncio.ensure_future(
+            store_watch.read(store_selectors.previous, cluster_id, ev)
+        )
         while len(_PREVIOUS) > _PREVIOUS_KEPT:
             _PREVIOUS.popitem(last=False)
     return await asyncio.shield(found)

@@ -22,26 +22,38 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import json
 import logging
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 import redis.asyncio as aioredis
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.db import close_old_connections
+from redis.asyncio.client import PubSub
 
 from kubeviz.store import bus, selectors
 from kubeviz.store.keys import Event, StoreError
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 MAX_BACKLOG = 10_000
 POLL_SECONDS = 1.0
 #: Events read per replay query.  Each watcher that catches up holds one batch of bodies, and a
 #: hundred kubelets starting together catch up at once, so batches stay small.
 REPLAY_BATCH = 200
+#: A feed that has not turned for this long is stopped (and logged with its stack): its
+#: watchers end, and their clients watch again from their last revision.
+STALL_SECONDS = 60.0
+#: Bound on one Redis call of a feed beyond its own timeout.
+REDIS_SECONDS = 10.0
+READ_THREADS = 4
 
 
 class TooSlow(StoreError):
@@ -55,7 +67,20 @@ class Progress:
     revision: int
 
 
-_db = sync_to_async  # every store read from async code runs in a worker thread
+#: Watch reads run on threads of their own.  On the event loop's default pool they queued
+#: behind API requests, which wait on the database's write lock; then every watch of a cluster
+#: stalled together while its writes went on.
+_POOL = ThreadPoolExecutor(max_workers=READ_THREADS, thread_name_prefix="watch-read")
+
+
+def _fresh(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    close_old_connections()  # a pool thread keeps its connection; drop it if it broke
+    return fn(*args, **kwargs)
+
+
+async def read(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run a store read for the watch machinery on the watch read pool."""
+    return await sync_to_async(_fresh, thread_sensitive=False, executor=_POOL)(fn, *args, **kwargs)
 
 
 @dataclass(eq=False)
@@ -85,17 +110,56 @@ class _Feed:
         self.ready = asyncio.Event()
         self.task: asyncio.Task[None] | None = None
         self.error: BaseException | None = None
+        self.alive = 0.0  # loop time of the feed's last turn; a watchdog for stalls
+
+    def stalled(self, now: float) -> bool:
+        return self.ready.is_set() and self.error is None and now - self.alive > STALL_SECONDS
+
+    def stack(self) -> str:
+        out = io.StringIO()
+        if self.task is not None:
+            self.task.print_stack(file=out)
+        return out.getvalue()
+
+    def fail(self, exc: BaseException) -> None:
+        """Stop the feed: its streams end, and their clients watch again from where they were."""
+        self.error = exc
+        self.ready.set()
+        for sub in self.subscribers:
+            sub.wake.set()
+        if self.task is not None and self.task is not asyncio.current_task():
+            self.task.cancel()
+
+    async def _subscribe(self, client: aioredis.Redis) -> PubSub:
+        pubsub = client.pubsub()
+        await asyncio.wait_for(pubsub.subscribe(bus.channel(self.cluster_id)), REDIS_SECONDS)
+        return pubsub
 
     async def run(self) -> None:
         client = aioredis.Redis.from_url(settings.REDIS_URL)
-        pubsub = client.pubsub()
+        pubsub: PubSub | None = None
         try:
-            await pubsub.subscribe(bus.channel(self.cluster_id))
+            pubsub = await self._subscribe(client)
             # Subscribed first, then read the revision: any later write is announced to us.
-            self.last, _ = await _db(selectors.revision, thread_sensitive=False)(self.cluster_id)
+            self.last, _ = await read(selectors.revision, self.cluster_id)
+            loop = asyncio.get_running_loop()
+            self.alive = loop.time()
             self.ready.set()
             while True:
-                msg = await pubsub.get_message(ignore_subscribe_messages=True, timeout=POLL_SECONDS)
+                self.alive = loop.time()
+                try:
+                    msg = await asyncio.wait_for(
+                        pubsub.get_message(ignore_subscribe_messages=True, timeout=POLL_SECONDS),
+                        POLL_SECONDS + REDIS_SECONDS,
+                    )
+                except TimeoutError:
+                    # A read that outlives its own timeout leaves the connection in an unknown
+                    # state: start a new one, and let the poll below catch up from the store.
+                    log.warning("watch feed for cluster %s: Redis read hung; resubscribing", self.cluster_id)
+                    with contextlib.suppress(Exception):
+                        await pubsub.aclose()
+                    pubsub = await self._subscribe(client)
+                    msg = None
                 if msg is not None and msg.get("type") == "message":
                     await self._deliver(Event.from_message(json.loads(msg["data"])))
                 else:
@@ -103,18 +167,16 @@ class _Feed:
         except asyncio.CancelledError:
             raise
         except BaseException as exc:  # Redis or DB gone: wake subscribers so they fail fast
-            self.error = exc
-            self.ready.set()
-            for sub in self.subscribers:
-                sub.wake.set()
+            self.fail(exc)
             log.warning("watch feed for cluster %s stopped: %s", self.cluster_id, exc)
         finally:
             with contextlib.suppress(Exception):
-                await pubsub.aclose()
+                if pubsub is not None:
+                    await pubsub.aclose()
                 await client.aclose()
 
     async def _poll(self) -> None:
-        current, _ = await _db(selectors.revision, thread_sensitive=False)(self.cluster_id)
+        current, _ = await read(selectors.revision, self.cluster_id)
         if current > self.last:
             await self._backfill(current)
         for sub in self.subscribers:
@@ -122,8 +184,12 @@ class _Feed:
 
     async def _backfill(self, upto: int) -> None:
         while self.last < upto:
-            events = await _db(selectors.history_after, thread_sensitive=False)(
-                cluster_id=self.cluster_id, after=self.last, upto=upto, limit=REPLAY_BATCH
+            events = await read(
+                selectors.history_after,
+                cluster_id=self.cluster_id,
+                after=self.last,
+                upto=upto,
+                limit=REPLAY_BATCH,
             )
             if not events:
                 # Revisions consumed by failed transactions leave no row; skip them.
@@ -154,7 +220,15 @@ class Hub:
 
     async def subscribe(self, cluster_id: int) -> tuple[_Feed, _Subscriber]:
         feed = self.feeds.get(cluster_id)
-        if feed is None or feed.error is not None or (feed.task is not None and feed.task.done()):
+        now = asyncio.get_running_loop().time()
+        if (
+            feed is None
+            or feed.error is not None
+            or feed.stalled(now)
+            or (feed.task is not None and feed.task.done())
+        ):
+            if feed is not None and feed.error is None:
+                feed.fail(StoreError("watch feed replaced"))
             feed = _Feed(cluster_id)
             self.feeds[cluster_id] = feed
             feed.task = asyncio.create_task(feed.run(), name=f"kubeviz-watch-feed-{cluster_id}")
@@ -201,8 +275,8 @@ async def stream(
     try:
         position = since
         while True:  # replay the log up to (at least) where the feed began
-            events = await _db(selectors.history_after, thread_sensitive=False)(
-                cluster_id=cluster_id, after=position, limit=REPLAY_BATCH, kind=kind
+            events = await read(
+                selectors.history_after, cluster_id=cluster_id, after=position, limit=REPLAY_BATCH, kind=kind
             )
             for ev in events:
                 position = ev.revision
@@ -226,6 +300,16 @@ async def stream(
             sub.wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(sub.wake.wait(), timeout=progress_every)
+            if feed.stalled(loop.time()):
+                log.warning(
+                    "watch feed for cluster %s has not turned for %.0fs at revision %s; stopping it:\n%s",
+                    cluster_id,
+                    loop.time() - feed.alive,
+                    feed.last,
+                    feed.stack(),
+                )
+                feed.fail(StoreError("watch feed stalled"))
+                continue
             if not sub.queue and loop.time() - idle_since >= progress_every:
                 idle_since = loop.time()
                 yield Progress(max(position, feed.last))

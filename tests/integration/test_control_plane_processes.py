@@ -92,6 +92,14 @@ class Processes:
         for path in sorted(self.workdir.glob("*.log")):
             text = path.read_text(errors="replace")[-3000:]
             out.append(f"--- {path.name} ---\n{text}")
+        # The apiserver is shared with other modules: show what it said about watches.
+        server_log = self.server.workdir / "daphne.log"
+        if server_log.exists():
+            lines = server_log.read_text(errors="replace").splitlines()
+            starts = [i for i, line in enumerate(lines) if "watch feed" in line][-5:]
+            watch_lines = [line for i in starts for line in lines[i : i + 15]]
+            out.append("--- apiserver (watch feeds, then the last lines) ---")
+            out.extend([*watch_lines, *lines[-20:]])
         return "\n".join(out)
 
 

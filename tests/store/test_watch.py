@@ -244,3 +244,73 @@ def test_every_watch_from_any_earlier_revision_sees_each_acknowledged_write_once
         assert [e.revision for e in got] == tail
 
     asyncio.run(main())
+
+
+def test_a_feed_that_stops_turning_ends_its_watchers_and_the_next_watch_gets_a_fresh_feed(
+    cid: int, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A read that never returns stands for whatever holds a feed (a starved pool, a hung
+    # socket); the watchdog must not depend on knowing which.
+    monkeypatch.setattr(watch, "STALL_SECONDS", 0.5)
+    hang, release = threading.Event(), threading.Event()
+    real = selectors.revision
+
+    def revision(cluster_id: int) -> tuple[int, int]:
+        if hang.is_set() and threading.current_thread().name.startswith("watch-read"):
+            release.wait(30)
+        return real(cluster_id)
+
+    monkeypatch.setattr(selectors, "revision", revision)
+    start = real(cid)[0]
+
+    async def main() -> None:
+        stream = watch.stream(cid, start, progress_every=0.2)
+        try:
+            assert isinstance(await asyncio.wait_for(stream.__anext__(), 5), watch.Progress)
+            hang.set()  # the feed's next poll never comes back
+            with pytest.raises(watch.StoreError, match="stalled"):
+                for _ in range(50):
+                    await asyncio.wait_for(stream.__anext__(), 5)
+        finally:
+            await stream.aclose()
+            hang.clear()
+            release.set()
+        # A watch that starts now gets a new feed, and live events again.
+        task = asyncio.create_task(_collect(cid, start, 1, timeout=10))
+        await asyncio.sleep(0.3)
+        rev = await _in_thread(_write, cid, "after-the-stall")
+        assert [e.revision for e in await task] == [rev]
+
+    asyncio.run(main())
+    assert any("has not turned" in r.getMessage() and "revision" in r.getMessage() for r in caplog.records)
+
+
+def test_a_redis_read_that_hangs_past_its_timeout_is_replaced_and_nothing_is_missed(
+    cid: int, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from redis.asyncio.client import PubSub
+
+    monkeypatch.setattr(watch, "REDIS_SECONDS", 0.5)
+    real = PubSub.get_message
+    hung = []
+
+    async def get_message(self, *args, **kwargs):
+        if not hung:
+            hung.append(self)
+            await asyncio.sleep(3600)  # a read that ignores its own timeout
+        return await real(self, *args, **kwargs)
+
+    monkeypatch.setattr(PubSub, "get_message", get_message)
+    start = selectors.revision(cid)[0]
+
+    async def main() -> None:
+        task = asyncio.create_task(_collect(cid, start, 2, timeout=10))
+        await asyncio.sleep(0.3)
+        r1 = await _in_thread(_write, cid, "during-the-hang")
+        await asyncio.sleep(2.0)  # the hung read is abandoned, a new subscription made
+        r2 = await _in_thread(_write, cid, "after-it")
+        assert [e.revision for e in await task] == [r1, r2]
+
+    asyncio.run(main())
+    assert hung
+    assert any("Redis read hung" in r.getMessage() for r in caplog.records)
