@@ -38,7 +38,7 @@ from django.db import close_old_connections
 from redis.asyncio.client import PubSub
 
 from kubeviz.store import bus, selectors
-from kubeviz.store.keys import Event, StoreError
+from kubeviz.store.keys import ClusterNotFound, Event, StoreError
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -168,7 +168,10 @@ class _Feed:
             raise
         except BaseException as exc:  # Redis or DB gone: wake subscribers so they fail fast
             self.fail(exc)
-            log.warning("watch feed for cluster %s stopped: %s", self.cluster_id, exc)
+            if isinstance(exc, ClusterNotFound):
+                log.info("watch feed for cluster %s stopped: the cluster was deleted", self.cluster_id)
+            else:
+                log.warning("watch feed for cluster %s stopped: %r", self.cluster_id, exc)
         finally:
             with contextlib.suppress(Exception):
                 if pubsub is not None:
