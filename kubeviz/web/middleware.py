@@ -48,4 +48,42 @@ def security_headers(get_response: Callable[[HttpRequest], Any]) -> Any:
 security_headers.sync_capable = True  # type: ignore[attr-defined]
 security_headers.async_capable = True  # type: ignore[attr-defined]
 
-__all__ = ["security_headers"]
+
+def static_files(get_response: Callable[[HttpRequest], Any]) -> Any:
+    """Serve the built front end under ``STATIC_URL`` with whitenoise; pass everything else on.
+
+    Whitenoise's own middleware is sync-only and would put every API request through a thread
+    hop; here only static paths reach it.  Its lookup is an in-memory table built at startup.
+    """
+    from django.conf import settings
+    from whitenoise.middleware import WhiteNoiseMiddleware
+
+    static = WhiteNoiseMiddleware(get_response)
+    prefix = settings.STATIC_URL
+
+    def serve(request: HttpRequest) -> HttpResponse | None:
+        if not request.path_info.startswith(prefix):
+            return None
+        found = (
+            static.find_file(request.path_info) if static.autorefresh else static.files.get(request.path_info)
+        )
+        return None if found is None else static.serve(found, request)
+
+    if iscoroutinefunction(get_response):
+
+        async def middleware(request: HttpRequest) -> HttpResponse:
+            return serve(request) or await get_response(request)
+
+        markcoroutinefunction(middleware)
+        return middleware
+
+    def sync_middleware(request: HttpRequest) -> HttpResponse:
+        return serve(request) or get_response(request)
+
+    return sync_middleware
+
+
+static_files.sync_capable = True  # type: ignore[attr-defined]
+static_files.async_capable = True  # type: ignore[attr-defined]
+
+__all__ = ["security_headers", "static_files"]

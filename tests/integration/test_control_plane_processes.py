@@ -92,6 +92,28 @@ class Processes:
         for path in sorted(self.workdir.glob("*.log")):
             text = path.read_text(errors="replace")[-3000:]
             out.append(f"--- {path.name} ---\n{text}")
+        out.append("--- pods and ReplicaSets now (the API's view, then the kubelet stand-in's) ---")
+        try:
+            for rs in self.client.list(REPLICASETS, namespace="default").items:
+                out.append(
+                    f"rs {rs['metadata']['name']}: spec {rs['spec'].get('replicas')} status {rs.get('status')}"
+                )
+            for pod in self.client.list(PODS, namespace="default").items:
+                meta, status = pod["metadata"], pod.get("status") or {}
+                cached = self.kubelet.pods.get(f"default/{meta['name']}")
+                seen = (
+                    (cached or {}).get("spec", {}).get("nodeName")
+                    if cached
+                    else "NOT IN THE STAND-IN'S CACHE"
+                )
+                ready = [c["status"] for c in status.get("conditions") or [] if c["type"] == "Ready"]
+                out.append(
+                    f"pod {meta['name']} rv {meta.get('resourceVersion')} node {pod['spec'].get('nodeName')}"
+                    f" phase {status.get('phase')} ready {ready} deleting {bool(meta.get('deletionTimestamp'))}"
+                    f" stand-in sees node {seen} rv {(cached or {}).get('metadata', {}).get('resourceVersion')}"
+                )
+        except Exception as exc:  # the diagnosis must not hide the failure it explains
+            out.append(f"(could not list: {exc!r})")
         # The apiserver is shared with other modules: show what it said about watches.
         server_log = self.server.workdir / "daphne.log"
         if server_log.exists():

@@ -31,6 +31,8 @@ TOOLS = ROOT / "var" / "tools"
 FLAVOURS = {
     "flannel": {"masters": 1, "workers": 3, "cni": "flannel", "proxyMode": "iptables"},
     "calico": {"masters": 1, "workers": 2, "cni": "calico", "proxyMode": "ipvs"},
+    # The browser tests' own cluster, so what they stop does not disturb the node tests.
+    "canvas": {"masters": 1, "workers": 2, "cni": "flannel", "proxyMode": "iptables"},
     "cilium": {
         "masters": 1,
         "workers": 2,

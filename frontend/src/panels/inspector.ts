@@ -1,0 +1,153 @@
+// The side panel: what the selected component, machine or pod is and what it is doing.
+
+import { eventsFor, getObject, objectPath, setMachine } from "../api/rest";
+import { toYaml } from "../api/yaml";
+import { WATCHES } from "../animation/watchers";
+import type { ClusterState, StoredObject } from "../store/cluster";
+import { h } from "./dom";
+import { EXPLAIN } from "./explain";
+
+export type Selection =
+  | { kind: "component"; machine: string; name: string }
+  | { kind: "machine"; name: string }
+  | { kind: "pod"; object: StoredObject };
+
+const RATE_WINDOW_MS = 10_000;
+const DAEMONS = new Set(["flanneld", "calico-felix", "cilium-agent"]);
+
+let generation = 0;
+
+function section(title: string, ...body: (Node | string)[]): HTMLElement {
+  return h("section", {}, h("h3", {}, title), ...body);
+}
+
+function requestsOf(state: ClusterState, component: string, machine: string | null) {
+  return state.requests.filter(
+    (r) => r.component === component && (machine === null || !r.client || r.client === machine),
+  );
+}
+
+function requestList(reqs: ClusterState["requests"]): HTMLElement {
+  const list = h("ol", { class: "requests" });
+  for (const r of reqs.slice(-12).reverse()) {
+    const what = [r.verb, r.resource + (r.subresource ? "/" + r.subresource : ""), r.namespace ? `${r.namespace}/${r.name}` : r.name]
+      .filter(Boolean)
+      .join(" ");
+    list.append(h("li", { class: r.code >= 400 ? "failed" : "" }, `${what} → ${r.code} (${r.latency.toFixed(1)} ms)`));
+  }
+  if (!reqs.length) list.append(h("li", { class: "muted" }, "none seen since this page opened"));
+  return list;
+}
+
+function later(panel: HTMLElement, title: string, load: () => Promise<Node | string>): HTMLElement {
+  const body = h("div", { class: "muted" }, "loading…");
+  const mine = generation;
+  load()
+    .then((content) => {
+      if (mine === generation) body.replaceChildren(content);
+      body.className = "";
+    })
+    .catch((err: Error) => {
+      if (mine === generation) body.replaceChildren(h("p", { class: "error" }, err.message));
+    });
+  void panel;
+  return section(title, body);
+}
+
+function slim(obj: object): object {
+  const o = structuredClone(obj) as { metadata?: { managedFields?: unknown } };
+  if (o.metadata) delete o.metadata.managedFields;
+  return o;
+}
+
+export function renderInspector(panel: HTMLElement, state: ClusterState, sel: Selection | null, now: number): void {
+  generation++;
+  panel.replaceChildren();
+  if (!sel) {
+    panel.append(h("p", { class: "muted" }, "Click a component, a machine or a pod to see what it does."));
+    return;
+  }
+  const cluster = state.cluster;
+  if (sel.kind === "component") {
+    const reqs = requestsOf(state, sel.name, sel.name === "kubelet" || DAEMONS.has(sel.name) || sel.name === "kube-proxy" ? sel.machine : null);
+    const recent = reqs.filter((r) => now - r.at <= RATE_WINDOW_MS).length;
+    panel.append(
+      h("h2", {}, `${sel.name} on ${sel.machine}`),
+      h("p", {}, EXPLAIN[sel.name] ?? ""),
+      section("Watches", (WATCHES[sel.name] ?? []).join(", ") || "nothing through the API"),
+      section("Request rate", `${(recent / (RATE_WINDOW_MS / 1000)).toFixed(1)} requests/s over the last 10 s`),
+    );
+    if (sel.name === "kube-scheduler") {
+      const bind = [...state.requests].reverse().find((r) => r.subresource === "binding" && r.code < 300);
+      if (bind) {
+        panel.append(
+          later(panel, `Last decision: ${bind.namespace}/${bind.name}`, async () => {
+            const resp = await fetch(`/api/clusters/${encodeURIComponent(cluster)}/scheduling/${encodeURIComponent(bind.namespace)}/${encodeURIComponent(bind.name)}`);
+            const body = await resp.json();
+            if (!resp.ok) throw new Error(body.message ?? "no decision recorded");
+            return h("pre", {}, toYaml(body));
+          }),
+        );
+      }
+    }
+    if (sel.name === "kube-proxy") {
+      panel.append(
+        later(panel, "Rules", async () => {
+          const resp = await fetch(`/api/clusters/${encodeURIComponent(cluster)}/machines/${encodeURIComponent(sel.machine)}/proxy-rules`);
+          const body = await resp.json();
+          return h("pre", {}, body.text || (body.synced ? "(no rules)" : "not synced yet"));
+        }),
+      );
+    }
+    if (DAEMONS.has(sel.name)) {
+      panel.append(
+        later(panel, "Routes", async () => {
+          const resp = await fetch(`/api/clusters/${encodeURIComponent(cluster)}/machines/${encodeURIComponent(sel.machine)}/routes`);
+          const body = await resp.json();
+          return h("pre", {}, toYaml(body.routes ?? []));
+        }),
+      );
+    }
+    panel.append(section("Recent requests", requestList(reqs)));
+    return;
+  }
+  if (sel.kind === "machine") {
+    const machine = state.machines.find((m) => m.name === sel.name);
+    const node = [...state.objects.values()].find((o) => o.kind === "Node" && o.name === sel.name);
+    const power = h("button", { type: "button", "data-action": "power" }, machine?.running ? "Power off" : "Power on");
+    power.addEventListener("click", () => {
+      power.setAttribute("disabled", "");
+      setMachine(cluster, sel.name, !machine?.running).catch((e: Error) => power.after(h("p", { class: "error" }, e.message)));
+    });
+    panel.append(h("h2", {}, `${sel.name} (${machine?.role ?? "machine"})`), power);
+    if (node) objectSections(panel, state, node);
+    return;
+  }
+  panel.append(h("h2", {}, `Pod ${sel.object.namespace}/${sel.object.name}`));
+  objectSections(panel, state, sel.object);
+}
+
+function objectSections(panel: HTMLElement, state: ClusterState, o: StoredObject): void {
+  const history = state.history.get(o.uid) ?? [];
+  const rows = h("ol", { class: "history" });
+  for (const entry of [...history].reverse()) {
+    rows.append(h("li", {}, `revision ${entry.revision}: ${entry.event} by ${state.writers.get(entry.revision) ?? "(not seen)"}`));
+  }
+  if (!history.length) rows.append(h("li", { class: "muted" }, `revision ${o.revision} (before this page opened)`));
+  panel.append(section("Revision history", rows));
+  panel.append(
+    later(panel, "Events", async () => {
+      const events = await eventsFor(state.cluster, o.uid);
+      const list = h("ol", { class: "events" });
+      for (const e of events.slice(-20)) {
+        const ev = e as unknown as { type?: string; reason?: string; message?: string; count?: number; source?: { component?: string } };
+        list.append(h("li", { class: ev.type === "Warning" ? "failed" : "" }, `${ev.reason ?? ""}: ${ev.message ?? ""}${ev.count && ev.count > 1 ? ` (×${ev.count})` : ""} — ${ev.source?.component ?? ""}`));
+      }
+      if (!events.length) list.append(h("li", { class: "muted" }, "no events"));
+      return list;
+    }),
+  );
+  panel.append(
+    later(panel, "YAML", async () => h("pre", { class: "yaml" }, toYaml(slim(await getObject(objectPath(state.cluster, o)))))),
+  );
+}
