@@ -53,6 +53,7 @@ async function main(): Promise<void> {
   let clock = 0; // animation ms: stands still while paused, runs slow in slow motion
   let status: StreamStatus = "connecting";
   const frameTimes: number[] = [];
+  const intervals: number[] = [];
   const hopCounts: Record<string, number> = {};
   const pixelLatency: number[] = [];
 
@@ -145,6 +146,9 @@ async function main(): Promise<void> {
     dirty = true;
   });
   const scrub = $<HTMLInputElement>("timeline");
+  scrub.addEventListener("pointerdown", () => {
+    scrub.title = `${Math.round((performance.now() - earliest(timeline)) / 1000)} s kept`;
+  });
   scrub.addEventListener("change", () => {
     const now = performance.now();
     const start = earliest(timeline);
@@ -278,11 +282,19 @@ async function main(): Promise<void> {
 
   // --- the one loop -----------------------------------------------------------------------
   let lastList = 0;
+  let shownLag = "";
+  const listView = $<HTMLDetailsElement>("list-view");
+  listView.addEventListener("toggle", () => {
+    listDirty = true;
+    lastList = 0;
+  });
   let lastInspector = 0;
   let fitted = view.zoom !== 1 || view.x !== 0 || view.y !== 0;
   userMoved = fitted;
   app.ticker.add((ticker) => {
     const t0 = performance.now();
+    intervals.push(ticker.elapsedMS); // uncapped (deltaMS stops at 100 ms)
+    if (intervals.length > 100_000) intervals.splice(0, 50_000);
     const out = advance(player, t0, ticker.deltaMS);
     const factor = player.paused ? 0 : player.speed === "live" ? 1 : player.speed;
     clock += ticker.deltaMS * factor;
@@ -322,7 +334,7 @@ async function main(): Promise<void> {
     const sel = findByHashId(scene, view.selected);
     drawMarks(layers, { selected: sel, hover });
     if (listDirty && t0 - lastList > 1000) {
-      renderList($("list"), scene, view.selected, select);
+      if (listView.open) renderList($("list"), scene, view.selected, select);
       refreshChoices();
       listDirty = false;
       lastList = t0;
@@ -331,8 +343,10 @@ async function main(): Promise<void> {
       lastInspector = t0;
       showInspector();
     }
-    scrub.title = `${Math.round((t0 - earliest(timeline)) / 1000)} s kept; ${Math.round(lag(player, t0))} ms behind live`;
-    $("lag").textContent = player.paused ? "paused" : lag(player, t0) > 500 ? `${(lag(player, t0) / 1000).toFixed(1)} s behind live` : status === "open" ? "live" : "";
+    // Text is written only when it changes: a DOM write per frame costs a style pass per frame.
+    const behind = lag(player, t0);
+    const lagText = player.paused ? "paused" : behind > 500 ? `${(behind / 1000).toFixed(1)} s behind live` : status === "open" ? "live" : "";
+    if (lagText !== shownLag) $("lag").textContent = shownLag = lagText;
     const drawn = performance.now();
     // Event to pixel: from a message's arrival to the end of the frame that drew it (live only).
     if (player.speed === "live") for (const a of out.animate) if (a.messages.some((m) => m.type === "event")) pixelLatency.push(drawn - a.at);
@@ -372,6 +386,7 @@ async function main(): Promise<void> {
     revision: () => ({ live: live.revision, shown: shown.revision }),
     view: () => ({ ...view }),
     frames: () => frameTimes.slice(),
+    intervals: () => intervals.slice(),
     hops: () => ({ ...hopCounts }),
     latency: () => pixelLatency.slice(),
     player: () => ({ paused: player.paused, speed: player.speed, pending: player.pending.length }),

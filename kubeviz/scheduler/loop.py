@@ -33,7 +33,7 @@ from kubeviz.client.clusterinfo import client_for, cluster_info
 from kubeviz.client.events import EventRecorder
 from kubeviz.client.factory import InformerFactory
 from kubeviz.client.informer import Obj, cache_key
-from kubeviz.client.rest import NODES, PODS, APIStatusError, Client, PatchType
+from kubeviz.client.rest import NODES, PODS, APIStatusError, Client, ClientError, PatchType
 from kubeviz.client.sharedcache import CacheWriter, SharedCache, default_redis
 from kubeviz.client.workqueue import WorkQueue
 from kubeviz.scheduler import results
@@ -259,6 +259,9 @@ class Cycle:
             self.queue.delete(key)
             return
         if key in self.assumed:
+            # Its binding is in flight (or its task died mid-bind): try again after a backoff,
+            # by which time it is bound, or its assumption has expired.
+            self.queue.back_off(key)
             return
         result = schedule_one(pod, self.node_infos, registry=DEFAULT_REGISTRY, start=self.next_start)
         self.next_start = (self.next_start + result.processed) % max(1, len(self.node_infos))
@@ -294,6 +297,11 @@ class Cycle:
                 self.queue.back_off(key)
             message = f"Binding rejected: {exc.message}"
             self._record(result, pod=pod, at=now, message=message, attempt=attempt, bound=False)
+            return
+        except ClientError as exc:  # the apiserver could not be reached: try the pod again
+            self.redis.hdel(_assumed_key(self.cluster), key)
+            self.queue.back_off(key)
+            log.warning("%s: binding %s to %s failed: %s", self.cluster, key, node, exc)
             return
         self.queue.done(key)
         message = f"Successfully assigned {namespace}/{name} to {node}"

@@ -11,7 +11,11 @@ Mirrors ``pkg/scheduler/backend/queue/scheduling_queue.go`` (``PriorityQueue``):
   make them fit (a node added or changed, a pod deleted: ``move_all_to_active_or_backoff``),
   or for at most 5 minutes (``flush_unschedulable_leftover``).
 
-The informer process adds and moves pods; the scheduling task pops them.  Keys are
+The informer process adds and moves pods; the scheduling task pops them.  A popped pod is
+*in flight* (upstream's ``inFlightPods``) until the task binds, parks, backs off or forgets
+it.  A task killed in between (a worker SIGKILLed, a binding that raised) leaves its pods in
+flight; ``requeue_lost`` puts those that have been in flight for ``IN_FLIGHT_TTL`` back in
+the active queue, so no pending pod is ever dropped.  Keys are
 ``namespace/name``.  Every operation is one Lua script or one command, so the informer and the
 task can act at the same time.
 
@@ -35,6 +39,8 @@ from kubeviz.client.sharedcache import default_redis
 INITIAL_BACKOFF = 1.0
 MAX_BACKOFF = 10.0
 MAX_IN_UNSCHEDULABLE = 300.0
+#: A pod in flight this long belongs to a task that died: a live one binds within seconds.
+IN_FLIGHT_TTL = 60.0
 # Priority dominates the active order; within a priority, earlier adds go first.
 _PRIORITY_WEIGHT = 1e12
 
@@ -70,8 +76,8 @@ end
 return moved
 """
 
-# KEYS: active, backoff, moves.  ARGV: now, count.  Moves due backoff pods to active, then pops.
-# Returns the move counter first, then the popped keys.
+# KEYS: active, backoff, moves, inflight.  ARGV: now, count.  Moves due backoff pods to active,
+# then pops, marking each popped pod in flight.  Returns the move counter, then the popped keys.
 _POP = """
 for _, key in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1])) do
   redis.call('ZREM', KEYS[2], key)
@@ -79,8 +85,26 @@ for _, key in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1])) do
 end
 local out = {redis.call('GET', KEYS[3]) or '0'}
 local popped = redis.call('ZPOPMIN', KEYS[1], tonumber(ARGV[2]))
-for i = 1, #popped, 2 do table.insert(out, popped[i]) end
+for i = 1, #popped, 2 do
+  table.insert(out, popped[i])
+  redis.call('ZADD', KEYS[4], ARGV[1], popped[i])
+end
 return out
+"""
+
+# KEYS: active, backoff, unschedulable, inflight.  ARGV: cutoff, score.  Puts pods in flight
+# since before the cutoff back in the active queue (unless already queued again).
+_LOST = """
+local moved = 0
+for _, key in ipairs(redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', ARGV[1])) do
+  redis.call('ZREM', KEYS[4], key)
+  if not (redis.call('ZSCORE', KEYS[1], key) or redis.call('ZSCORE', KEYS[2], key)
+          or redis.call('HEXISTS', KEYS[3], key) == 1) then
+    redis.call('ZADD', KEYS[1], ARGV[2], key)
+    moved = moved + 1
+  end
+end
+return moved
 """
 
 # KEYS: unschedulable, attempts, backoff, moves.  ARGV: key, now, move counter at pop, initial, max.
@@ -113,7 +137,7 @@ class SchedulingQueue:
         base = f"{settings.KUBEVIZ_REDIS_PREFIX}:schedq:{cluster}"
         self._active, self._backoff = f"{base}:active", f"{base}:backoff"
         self._unschedulable, self._attempts = f"{base}:unschedulable", f"{base}:attempts"
-        self._moves = f"{base}:moves"
+        self._moves, self._inflight = f"{base}:moves", f"{base}:inflight"
         self._keys = [self._active, self._backoff, self._unschedulable, self._attempts, self._moves]
         #: The move counter as of the last ``pop``: a cluster event after it means a pod being
         #: tried then may fit now.
@@ -124,6 +148,7 @@ class SchedulingQueue:
         self._move = self._redis.register_script(_MOVE)
         self._pop = self._redis.register_script(_POP)
         self._park = self._redis.register_script(_PARK)
+        self._lost = self._redis.register_script(_LOST)
 
     def _now(self, now: float | None) -> float:
         return self._clock() if now is None else now
@@ -165,6 +190,7 @@ class SchedulingQueue:
         pipe.zrem(self._backoff, key)
         pipe.hdel(self._unschedulable, key)
         pipe.hdel(self._attempts, key)
+        pipe.zrem(self._inflight, key)
         pipe.execute()
 
     # --- from the scheduling task --------------------------------------------------------------
@@ -172,7 +198,9 @@ class SchedulingQueue:
     def pop(self, count: int, *, now: float | None = None) -> list[str]:
         """Take up to ``count`` pods to schedule, highest priority first."""
         now = self._now(now)
-        moves, *keys = self._pop(keys=[self._active, self._backoff, self._moves], args=[repr(now), count])
+        moves, *keys = self._pop(
+            keys=[self._active, self._backoff, self._moves, self._inflight], args=[repr(now), count]
+        )
         self.popped_at_move = int(moves)
         return [k.decode() if isinstance(k, bytes) else k for k in keys]
 
@@ -191,18 +219,31 @@ class SchedulingQueue:
                 MAX_BACKOFF / self.speed,
             ],
         )
+        self._redis.zrem(self._inflight, key)
         return bool(parked)
 
     def back_off(self, key: str, *, now: float | None = None) -> float:
         """Record a failed attempt (an error, not a misfit) and queue a retry after its backoff."""
         attempts = int(self._redis.hincrby(self._attempts, key, 1))
         wait = self.backoff_for(attempts)
-        self._redis.zadd(self._backoff, {key: self._now(now) + wait})
+        pipe = self._redis.pipeline()
+        pipe.zadd(self._backoff, {key: self._now(now) + wait})
+        pipe.zrem(self._inflight, key)
+        pipe.execute()
         return wait
 
     def done(self, key: str) -> None:
         """Forget a pod's attempts once it is bound."""
-        self._redis.hdel(self._attempts, key)
+        pipe = self._redis.pipeline()
+        pipe.hdel(self._attempts, key)
+        pipe.zrem(self._inflight, key)
+        pipe.execute()
+
+    def requeue_lost(self, *, now: float | None = None) -> int:
+        """Put pods in flight for longer than ``IN_FLIGHT_TTL`` back in play; return how many."""
+        now = self._now(now)
+        keys = [self._active, self._backoff, self._unschedulable, self._inflight]
+        return int(self._lost(keys=keys, args=[repr(now - IN_FLIGHT_TTL), repr(now)]))
 
     def flush_unschedulable_leftover(self, *, now: float | None = None) -> int:
         """Move pods parked longer than 5 minutes (scaled) back into play; return how many."""
@@ -230,5 +271,9 @@ class SchedulingQueue:
         active, backoff, unschedulable = pipe.execute()
         return {"active": active, "backoff": backoff, "unschedulable": unschedulable}
 
+    def in_flight(self) -> list[str]:
+        """Return the pods popped and not yet bound, parked or backed off."""
+        return [k.decode() if isinstance(k, bytes) else k for k in self._redis.zrange(self._inflight, 0, -1)]
+
     def clear(self) -> None:
-        self._redis.delete(*self._keys)
+        self._redis.delete(*self._keys, self._inflight)

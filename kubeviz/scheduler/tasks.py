@@ -15,10 +15,11 @@ register(QUEUE_NAME, schedule, celery_queue=settings.KUBEVIZ_SCHEDULER_QUEUE)
 
 @app.task(name="kubeviz.scheduler.tasks.flush", ignore_result=True)
 def flush() -> int:
-    """Move pods parked as unschedulable for too long back into play (upstream: every 30 s)."""
+    """Move pods parked as unschedulable for too long, and pods lost in flight, back into play."""
     moved = 0
     for info in clusterinfo.published():
-        n = SchedulingQueue(info.name, speed=info.speed).flush_unschedulable_leftover()
+        queue = SchedulingQueue(info.name, speed=info.speed)
+        n = queue.flush_unschedulable_leftover() + queue.requeue_lost()
         if n:
             wake_queue().add(f"{info.name}|{SCHEDULE_KEY}")
         moved += n

@@ -85,3 +85,34 @@ def test_a_cluster_event_during_an_attempt_is_not_lost_on_the_pod() -> None:
     assert q.lengths() == {"active": 0, "backoff": 1, "unschedulable": 0}
     assert q.pop(1, now=2.0) == ["ns/a"]
     assert q.park_unschedulable("ns/a", now=2.0)  # no event this time: parked
+
+
+def test_a_pod_whose_task_died_in_flight_is_requeued_after_the_ttl() -> None:
+    from kubeviz.scheduler.queue import IN_FLIGHT_TTL
+
+    q = make()
+    for name in ("ns/bound", "ns/parked", "ns/lost", "ns/errored", "ns/gone"):
+        q.add(name, now=0.0)
+    assert len(q.pop(10, now=1.0)) == 5
+    assert sorted(q.in_flight()) == ["ns/bound", "ns/errored", "ns/gone", "ns/lost", "ns/parked"]
+    q.done("ns/bound")
+    q.park_unschedulable("ns/parked", now=2.0)
+    q.back_off("ns/errored", now=2.0)
+    q.delete("ns/gone")
+    # "ns/lost" was popped by a task that was killed before it did anything with it.
+    assert q.in_flight() == ["ns/lost"]
+    assert q.requeue_lost(now=1.0 + IN_FLIGHT_TTL - 1) == 0  # a live task may still hold it
+    assert q.requeue_lost(now=1.0 + IN_FLIGHT_TTL) == 1
+    assert q.in_flight() == []
+    assert sorted(q.pop(10, now=100.0)) == ["ns/errored", "ns/lost"]
+
+
+def test_a_lost_pod_that_was_queued_again_meanwhile_is_not_queued_twice() -> None:
+    from kubeviz.scheduler.queue import IN_FLIGHT_TTL
+
+    q = make()
+    q.add("ns/a", now=0.0)
+    q.pop(1, now=0.0)
+    q.add("ns/a", now=5.0)  # the informer saw it again and queued it
+    assert q.requeue_lost(now=IN_FLIGHT_TTL + 1) == 0
+    assert q.lengths()["active"] == 1

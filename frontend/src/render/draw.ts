@@ -1,7 +1,7 @@
 // Draw functions.  Each takes the layer it owns and one config object, and makes the layer
 // show exactly that; objects are kept per id, so a frame changes only what changed.
 
-import { Container, Graphics, type Renderer, Sprite, Text, type Texture } from "pixi.js";
+import { BitmapText, Container, Graphics, type Renderer, Sprite, type Texture } from "pixi.js";
 import type { PacketPosition, Flow } from "../animation/packets";
 import type { ComponentBox, MachineBox, PodTile } from "../scene/layout";
 import { TILE } from "../scene/layout";
@@ -17,8 +17,9 @@ export interface Layers {
   packets: Container;
   marks: Graphics;
   textures: Map<string, Texture>;
-  boxes: Map<string, { g: Graphics; label: Text; key: string }>;
+  boxes: Map<string, { g: Graphics; label: BitmapText; key: string }>;
   tiles: Map<string, Sprite>;
+  tileKeys: Map<string, string>;
   dots: Sprite[];
 }
 
@@ -56,13 +57,14 @@ export function createLayers(renderer: Renderer, stage: Container): Layers {
   const packets = new Container();
   const marks = new Graphics();
   world.addChild(machines, flows, pods, packets, marks);
+  machines.cacheAsTexture({ resolution: 1, antialias: true });
   stage.addChild(world);
   const textures = new Map<string, Texture>();
   for (const shape of new Set(Object.values(PHASES).map((p) => p.shape))) {
     textures.set(shape, renderer.generateTexture({ target: shapeGraphic(shape, TILE), resolution: 2 }));
   }
   textures.set("dot", renderer.generateTexture({ target: new Graphics().circle(4, 4, 4).fill(0xffffff), resolution: 2 }));
-  return { world, machines, pods, flows, packets, marks, textures, boxes: new Map(), tiles: new Map(), dots: [] };
+  return { world, machines, pods, flows, packets, marks, textures, boxes: new Map(), tiles: new Map(), tileKeys: new Map(), dots: [] };
 }
 
 function boxKey(b: MachineBox | ComponentBox): string {
@@ -76,15 +78,18 @@ export interface MachinesConfig {
 
 export function drawMachines(l: Layers, cfg: MachinesConfig): void {
   const seen = new Set<string>();
+  let changed = false;
   for (const b of [...cfg.machines, ...cfg.components]) {
     seen.add(b.id);
     const key = boxKey(b);
     let entry = l.boxes.get(b.id);
     if (entry && entry.key === key) continue;
+    changed = true;
     if (!entry) {
       const g = new Graphics();
-      // Names are drawn as text, whatever characters they hold.
-      const label = new Text({ text: "", style: { fontFamily: "system-ui, sans-serif", fontSize: b.kind === "machine" ? 13 : 11, fill: INK } });
+      // Names are drawn as text, whatever characters they hold.  Bitmap text shares one glyph
+      // atlas, so hundreds of labels draw in a few batches instead of one texture each.
+      const label = new BitmapText({ text: "", style: { fontFamily: "sans-serif", fontSize: b.kind === "machine" ? 13 : 11, fill: 0xffffff } });
       l.machines.addChild(g, label);
       entry = { g, label, key: "" };
       l.boxes.set(b.id, entry);
@@ -97,7 +102,7 @@ export function drawMachines(l: Layers, cfg: MachinesConfig): void {
       const edge = b.running && b.ready === false ? NOT_READY : b.role === "master" ? 0x326ce5 : MUTED;
       g.roundRect(b.x, b.y, b.w, b.h, 8).fill(fill).stroke({ width: b.ready === false ? 3 : 1.5, color: edge });
       label.text = `${b.name}  ·  ${b.status}`;
-      label.style.fill = b.ready === false ? NOT_READY : INK;
+      label.tint = b.ready === false ? NOT_READY : INK;
       label.position.set(b.x + 10, b.y + 5);
     } else {
       g.roundRect(b.x, b.y, b.w, b.h, 4)
@@ -105,7 +110,7 @@ export function drawMachines(l: Layers, cfg: MachinesConfig): void {
         .stroke({ width: 1, color: b.running ? 0x9fb3c8 : MUTED });
       if (!b.running) g.moveTo(b.x + 4, b.y + b.h / 2).lineTo(b.x + b.w - 4, b.y + b.h / 2).stroke({ width: 1, color: MUTED });
       label.text = b.name;
-      label.style.fill = b.running ? INK : MUTED;
+      label.tint = b.running ? INK : MUTED;
       label.position.set(b.x + 6, b.y + 2);
     }
   }
@@ -114,7 +119,10 @@ export function drawMachines(l: Layers, cfg: MachinesConfig): void {
     entry.g.destroy();
     entry.label.destroy();
     l.boxes.delete(id);
+    changed = true;
   }
+  // Machines change rarely and are most of what is drawn: keep them as one cached texture.
+  if (changed) l.machines.updateCacheTexture();
 }
 
 export interface PodsConfig {
@@ -133,18 +141,23 @@ export function drawPods(l: Layers, cfg: PodsConfig): void {
       l.pods.addChild(s);
       l.tiles.set(p.uid, s);
     }
+    const alpha = cfg.focus && !cfg.focus.has(p.uid) ? 0.2 : 1;
+    const key = `${p.phase},${p.x},${p.y},${alpha}`;
+    if (l.tileKeys.get(p.uid) === key) continue;
+    l.tileKeys.set(p.uid, key);
     const style = phaseStyle(p.phase);
     s.texture = l.textures.get(style.shape)!;
     s.tint = style.color;
     s.width = TILE;
     s.height = TILE;
     s.position.set(p.x, p.y);
-    s.alpha = cfg.focus && !cfg.focus.has(p.uid) ? 0.2 : 1;
+    s.alpha = alpha;
   }
   for (const [uid, s] of l.tiles) {
     if (seen.has(uid)) continue;
     s.destroy();
     l.tiles.delete(uid);
+    l.tileKeys.delete(uid);
   }
 }
 
