@@ -55,10 +55,11 @@ test: setup tools chromium lint
 	cd frontend && npm test
 	$(BIN)/python -m pytest -q
 
-bench: setup
+bench: setup chromium
 	$(BIN)/python -m tests.bench
 	$(BIN)/python -m tests.bench_controlplane
 	$(BIN)/python -m tests.bench_nodes
+	$(BIN)/python -m tests.bench_canvas
 
 clean:
 	rm -rf $(VENV) var

@@ -153,7 +153,11 @@ async function main(): Promise<void> {
     const now = performance.now();
     const start = earliest(timeline);
     const at = start + ((now - start) * Number(scrub.value)) / 1000;
-    if (Number(scrub.value) >= 1000) return;
+    if (Number(scrub.value) >= 1000) {
+      setSpeed(player, "live", now); // the right end is now
+      ($<HTMLSelectElement>("speed")).value = "live";
+      return;
+    }
     const { state, after } = rewind(timeline, at);
     shown = state;
     player.pending = [...after, ...player.pending];

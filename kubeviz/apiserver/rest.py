@@ -57,6 +57,7 @@ class Call:
     content_type: str = ""
     warnings: list[str] = field(default_factory=list)
     revision: int | None = None  # the revision this call wrote, for traces
+    created: str = ""  # the name a create gave its object (the URL has none), for traces
 
     def param(self, name: str, default: str = "") -> str:
         value = self.params.get(name, default)
@@ -259,6 +260,7 @@ def _create_object(
             return 201, obj
         stored = storage.create(call.cluster, res, obj)
     call.revision = int(stored["metadata"]["resourceVersion"])
+    call.created = stored["metadata"].get("name", "")
     return 201, stored
 
 

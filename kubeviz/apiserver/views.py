@@ -161,7 +161,7 @@ class KubernetesAPIView(APIView):
                     resource=info.resource,
                     subresource=info.subresource,
                     namespace=info.namespace,
-                    name=info.name,
+                    name=info.name or (call.created if call else ""),
                     code=response.status_code,
                     latency_ms=round((time.perf_counter() - started) * 1000, 3),
                     revision=call.revision if call else None,

@@ -3,7 +3,9 @@
 kube-scheduler keeps none of this once a cycle ends; kubeviz keeps the last attempt of each pod
 (as kube-scheduler-simulator does) so the explorer API and the canvas can show why a pod went
 where it went, or why it went nowhere.  One JSON document per pod in Redis, expiring after 15
-minutes: ``{KUBEVIZ_REDIS_PREFIX}:sched:{cluster}:{namespace}/{name}``.
+minutes: ``{KUBEVIZ_REDIS_PREFIX}:sched:{cluster}:{namespace}/{name}``.  A summary of each
+attempt also goes to the capped stream ``{KUBEVIZ_REDIS_PREFIX}:schedlog:{cluster}``, which the
+browser's stream follows.
 """
 
 from __future__ import annotations
@@ -19,6 +21,10 @@ from kubeviz.client.sharedcache import default_redis
 from kubeviz.scheduler.framework.runner import Result
 
 KEEP_SECONDS = 900
+#: Attempts kept on the cluster's decision stream.
+MAX_STREAMED = 2_000
+#: Nodes named per verdict list and per score table in a streamed summary.
+STREAMED_NODES = 10
 #: Per-plugin scores are kept for this many of the best nodes (with their totals).
 SCORED_NODES_KEPT = 50
 
@@ -68,12 +74,40 @@ def _key(cluster: str, namespace: str, name: str) -> str:
     return f"{settings.KUBEVIZ_REDIS_PREFIX}:sched:{cluster}:{namespace}/{name}"
 
 
+def stream_key(cluster: str) -> str:
+    return f"{settings.KUBEVIZ_REDIS_PREFIX}:schedlog:{cluster}"
+
+
+def summary(doc: dict[str, Any]) -> dict[str, Any]:
+    """An attempt as the canvas shows it: the verdicts and totals of the first and best nodes.
+
+    Bounded whatever the cluster's size; the explorer API has the whole document.
+    """
+    filters = doc["filters"]
+    rejected = sorted(filters)[:STREAMED_NODES]
+    return {
+        "pod": doc["pod"],
+        "time": doc["time"],
+        "attempt": doc["attempt"],
+        "selectedNode": doc["selectedNode"],
+        "bound": doc["bound"],
+        "message": doc["message"],
+        "nodesEvaluated": doc["nodesEvaluated"],
+        "feasibleNodes": doc["feasibleNodes"],
+        "rejected": {node: sorted(filters[node]) for node in rejected},
+        "rejectedCount": len(filters),
+        "totals": dict(list(doc["totals"].items())[:STREAMED_NODES]),
+    }
+
+
 def record(cluster: str, doc: dict[str, Any], *, client: redis.Redis | None = None) -> None:
-    """Keep one attempt as the pod's latest."""
+    """Keep one attempt as the pod's latest, and announce it on the cluster's decision stream."""
     pod = doc["pod"]
-    (client or default_redis()).set(
-        _key(cluster, pod["namespace"], pod["name"]), orjson.dumps(doc), ex=KEEP_SECONDS
-    )
+    r = client or default_redis()
+    pipe = r.pipeline(transaction=False)
+    pipe.set(_key(cluster, pod["namespace"], pod["name"]), orjson.dumps(doc), ex=KEEP_SECONDS)
+    pipe.xadd(stream_key(cluster), {"d": orjson.dumps(summary(doc))}, maxlen=MAX_STREAMED, approximate=True)
+    pipe.execute()
 
 
 def latest(

@@ -21,6 +21,9 @@ Messages:
   it wrote.
 * ``action``: a node-local action: a runtime call, a CNI ADD/DEL with its IP, a kube-proxy
   sync or a route change.
+* ``scheduling``: one kube-scheduler attempt: the pod, the node chosen (or none and why),
+  how many nodes were evaluated and feasible, the filter plugins that rejected the first
+  nodes, and the best totals.
 * ``machines``: the machines again, whenever one is powered or switched.
 * ``idle``: nothing happened; the cluster is at ``revision`` (lets a browser resume from it).
 * ``coalesced``: this browser fell behind; ``coalesced`` intermediate states were skipped
@@ -44,6 +47,7 @@ from django.conf import settings
 from kubeviz.apiserver import feed, trace
 from kubeviz.client import nodeactions
 from kubeviz.cluster import selectors as cluster_selectors
+from kubeviz.scheduler import results as sched_results
 from kubeviz.stream.outbox import Outbox
 
 log = logging.getLogger(__name__)
@@ -105,6 +109,7 @@ class ClusterStream(AsyncWebsocketConsumer):
             asyncio.create_task(self._objects(), name=f"stream-objects-{self.cluster}"),
             asyncio.create_task(self._traces(), name=f"stream-traces-{self.cluster}"),
             asyncio.create_task(self._actions(), name=f"stream-actions-{self.cluster}"),
+            asyncio.create_task(self._decisions(), name=f"stream-decisions-{self.cluster}"),
             asyncio.create_task(self._machines(), name=f"stream-machines-{self.cluster}"),
             asyncio.create_task(self._sender(), name=f"stream-sender-{self.cluster}"),
         ]
@@ -240,6 +245,13 @@ class ClusterStream(AsyncWebsocketConsumer):
             return {"type": "action", **orjson.loads(raw)} if raw else None
 
         await self._tail(nodeactions.stream_key(self.cluster), convert)
+
+    async def _decisions(self) -> None:
+        def convert(fields: dict[bytes, bytes]) -> dict[str, Any] | None:
+            raw = fields.get(b"d")
+            return {"type": "scheduling", **orjson.loads(raw)} if raw else None
+
+        await self._tail(sched_results.stream_key(self.cluster), convert)
 
     async def _machines(self) -> None:
         digest = await sync_to_async(cluster_selectors.machines_digest, thread_sensitive=False)(self.cluster)

@@ -407,6 +407,7 @@ def test_every_request_is_traced_with_its_component(cluster: LiveCluster) -> Non
         "404",
     )
     assert (create["verb"], create["resource"], create["code"]) == ("create", "configmaps", "201")
+    assert create["name"] == "traced"  # a create's URL has no name; the trace takes the object's
     assert create["revision"] == made["metadata"]["resourceVersion"]
     assert float(create["latency_ms"]) > 0
     assert httpx.get(f"{cluster.base}/api/clusters/{cluster.name}/requests?limit=0").status_code == 400

@@ -102,6 +102,12 @@ def test_a_deployment_is_drawn_as_it_happens(stack: Stack, canvas: Cluster, page
     # Requests into kube-apiserver, writes into etcd, watch events out, and work inside nodes.
     for style in ("request", "write", "watch", "local"):
         assert hops.get(style, 0) > before.get(style, 0), (style, before, hops)
+    # kube-scheduler's panel shows its latest decisions, as they came down the stream.
+    page.evaluate("location.hash = '#sel=component:master-1/kube-scheduler'")
+    page.wait_for_function(
+        "document.querySelector('#inspector')?.textContent.includes('Last decision: default/shop-')"
+    )
+    assert "nodes evaluated" in page.inner_text("#inspector")
     RECORD.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(RECORD / "canvas-deployment.png"))
 

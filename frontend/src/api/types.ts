@@ -87,6 +87,23 @@ export interface ActionMsg {
   [detail: string]: unknown;
 }
 
+export interface SchedulingMsg {
+  type: "scheduling";
+  pod: { namespace: string; name: string; uid?: string };
+  time: string;
+  attempt: number;
+  selectedNode: string | null;
+  bound: boolean;
+  message: string;
+  nodesEvaluated: number;
+  feasibleNodes: number;
+  /** node -> the filter plugins that rejected it (the first nodes only; rejectedCount has all). */
+  rejected: Record<string, string[]>;
+  rejectedCount: number;
+  /** The best nodes' total scores, best first. */
+  totals: Record<string, number>;
+}
+
 export interface MachinesMsg {
   type: "machines";
   machines: Machine[];
@@ -103,7 +120,15 @@ export interface CoalescedMsg {
   dropped: number;
 }
 
-export type Message = SnapshotMsg | EventMsg | RequestMsg | ActionMsg | MachinesMsg | IdleMsg | CoalescedMsg;
+export type Message =
+  | SnapshotMsg
+  | EventMsg
+  | RequestMsg
+  | ActionMsg
+  | SchedulingMsg
+  | MachinesMsg
+  | IdleMsg
+  | CoalescedMsg;
 
 export interface Frame {
   seq: number;

@@ -3,6 +3,7 @@
 import { eventsFor, getObject, objectPath, setMachine } from "../api/rest";
 import { toYaml } from "../api/yaml";
 import { WATCHES } from "../animation/watchers";
+import type { SchedulingMsg } from "../api/types";
 import type { ClusterState, StoredObject } from "../store/cluster";
 import { h } from "./dom";
 import { EXPLAIN } from "./explain";
@@ -54,6 +55,29 @@ function later(panel: HTMLElement, title: string, load: () => Promise<Node | str
   return section(title, body);
 }
 
+function decisionView(d: SchedulingMsg): HTMLElement {
+  const out = h("div", {});
+  out.append(
+    h("p", {}, d.selectedNode ? `Chose ${d.selectedNode}${d.bound ? " and bound the pod" : ", but the binding failed"}.` : "No node could take it."),
+    h("p", { class: "muted" }, `${d.nodesEvaluated} nodes evaluated, ${d.feasibleNodes} feasible. ${d.message}`),
+  );
+  const totals = Object.entries(d.totals);
+  if (totals.length) {
+    const list = h("ol", {});
+    for (const [node, score] of totals) list.append(h("li", {}, `${node}: score ${score}`));
+    out.append(h("h4", {}, "Best scores"), list);
+  }
+  const rejected = Object.entries(d.rejected);
+  if (rejected.length) {
+    const list = h("ul", {});
+    for (const [node, plugins] of rejected) list.append(h("li", {}, `${node}: rejected by ${plugins.join(", ")}`));
+    const more = d.rejectedCount - rejected.length;
+    if (more > 0) list.append(h("li", { class: "muted" }, `and ${more} more nodes`));
+    out.append(h("h4", {}, "Filtered out"), list);
+  }
+  return out;
+}
+
 function slim(obj: object): object {
   const o = structuredClone(obj) as { metadata?: { managedFields?: unknown } };
   if (o.metadata) delete o.metadata.managedFields;
@@ -78,17 +102,8 @@ export function renderInspector(panel: HTMLElement, state: ClusterState, sel: Se
       section("Request rate", `${(recent / (RATE_WINDOW_MS / 1000)).toFixed(1)} requests/s over the last 10 s`),
     );
     if (sel.name === "kube-scheduler") {
-      const bind = [...state.requests].reverse().find((r) => r.subresource === "binding" && r.code < 300);
-      if (bind) {
-        panel.append(
-          later(panel, `Last decision: ${bind.namespace}/${bind.name}`, async () => {
-            const resp = await fetch(`/api/clusters/${encodeURIComponent(cluster)}/scheduling/${encodeURIComponent(bind.namespace)}/${encodeURIComponent(bind.name)}`);
-            const body = await resp.json();
-            if (!resp.ok) throw new Error(body.message ?? "no decision recorded");
-            return h("pre", {}, toYaml(body));
-          }),
-        );
-      }
+      const last = state.decisions[state.decisions.length - 1];
+      if (last) panel.append(section(`Last decision: ${last.pod.namespace}/${last.pod.name}`, decisionView(last)));
     }
     if (sel.name === "kube-proxy") {
       panel.append(

@@ -121,3 +121,17 @@ describe("reduce", () => {
     expect([...descendants(s, "d")].sort()).toEqual(["d", "p", "r"]);
   });
 });
+
+describe("scheduling decisions", () => {
+  it("keeps the latest attempts, newest last, within a bound", async () => {
+    const { DECISIONS_KEPT } = await import("./cluster");
+    const decision = (i: number) => ({
+      type: "scheduling" as const, pod: { namespace: "default", name: `p${i}` }, time: "", attempt: 1,
+      selectedNode: "worker-1", bound: true, message: "", nodesEvaluated: 2, feasibleNodes: 2,
+      rejected: {}, rejectedCount: 0, totals: { "worker-1": 100 },
+    }); // prettier-ignore
+    const s = reduce(emptyState(), Array.from({ length: DECISIONS_KEPT + 5 }, (_, i) => decision(i)), 0);
+    expect(s.decisions).toHaveLength(DECISIONS_KEPT);
+    expect(s.decisions[s.decisions.length - 1].pod.name).toBe(`p${DECISIONS_KEPT + 4}`);
+  });
+});

@@ -4,7 +4,7 @@
 // copied once per batch, on first write).  It applies each write exactly once: an event at or
 // below the state's revision is a duplicate (a resumed stream can overlap) and is ignored.
 
-import type { ApiObject, EventMsg, Machine, Message, RequestMsg, SnapshotMsg } from "../api/types";
+import type { ApiObject, EventMsg, Machine, Message, RequestMsg, SchedulingMsg, SnapshotMsg } from "../api/types";
 
 export interface StoredObject {
   uid: string;
@@ -38,9 +38,13 @@ export interface ClusterState {
   /** Which component wrote a revision, from the request traces. */
   writers: Map<number, string>;
   requests: TracedRequest[];
+  /** kube-scheduler's latest attempts, newest last. */
+  decisions: SchedulingMsg[];
   coalesced: number;
   dropped: number;
 }
+
+export const DECISIONS_KEPT = 50;
 
 export const HISTORY_KEPT = 20;
 export const WRITERS_KEPT = 20_000;
@@ -56,6 +60,7 @@ export function emptyState(cluster = ""): ClusterState {
     history: new Map(),
     writers: new Map(),
     requests: [],
+    decisions: [],
     coalesced: 0,
     dropped: 0,
   };
@@ -207,7 +212,7 @@ function applyEvent(draft: Draft, msg: EventMsg): void {
 /** Apply a batch of stream messages; `now` (ms) stamps request traces. */
 export function reduce(state: ClusterState, messages: Message[], now: number): ClusterState {
   const draft = new Draft(state);
-  let { revision, machines, coalesced, dropped, cluster } = state;
+  let { revision, machines, coalesced, dropped, cluster, decisions } = state;
   for (const msg of messages) {
     switch (msg.type) {
       case "snapshot":
@@ -234,6 +239,9 @@ export function reduce(state: ClusterState, messages: Message[], now: number): C
         coalesced += msg.coalesced;
         dropped += msg.dropped;
         break;
+      case "scheduling":
+        decisions = [...decisions.slice(-(DECISIONS_KEPT - 1)), msg];
+        break;
       case "action":
         break;
     }
@@ -249,6 +257,7 @@ export function reduce(state: ClusterState, messages: Message[], now: number): C
     history: draft.history,
     writers: draft.writers,
     requests: draft.requests,
+    decisions,
   };
 }
 
