@@ -3,7 +3,7 @@
 The page is the real one, served by Daphne; its websocket is answered by this script through
 Playwright's ``route_web_socket`` with a synthetic cluster in the stream's own format: a
 snapshot of N pods on M workers, then 200 pod status changes per second, each with the
-kubelet's request trace, as a busy cluster would send them.  The cluster is synthetic because
+kubelet's request trace and the watches it reached, as a busy cluster would send them.  The cluster is synthetic because
 this measures the browser; the server side has its own benchmarks.
 
 Measured per scenario:
@@ -134,6 +134,9 @@ class Synthetic:
             messages.append({"type": "event", "event": "MODIFIED", "kind": "Pod", "group": "", "resource": "pods",
                              "namespace": "default", "name": pod["metadata"]["name"], "uid": pod["metadata"]["uid"],
                              "revision": self.revision, "object": pod})  # fmt: skip
+            # The watches a pod's change reaches: the controllers, the scheduler, its own kubelet.
+            watchers = ["kube-controller-manager/replicaset", "kube-scheduler/scheduler", f"kubelet/{node}"]
+            messages.append({"type": "delivered", "revision": self.revision, "watchers": watchers})
         return self.frame(messages)
 
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from kubeviz.apiserver import codec, errors, rest, storage
+from kubeviz.apiserver import codec, deliveries, errors, rest, storage
 from kubeviz.apiserver.errors import APIError
 from kubeviz.apiserver.tables import to_table
 from kubeviz.store import selectors as store_selectors
@@ -238,6 +238,7 @@ async def events(wp: WatchPlan) -> AsyncIterator[bytes]:
         yield enc.line("BOOKMARK", _bookmark(wp, wp.since, initial_end=True))
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wp.timeout
+    watcher = deliveries.watcher_of(wp.call.user_agent)
     res = wp.call.resource
     stream = store_watch.stream(
         wp.call.cluster.pk, wp.since, progress_every=min(5.0, wp.timeout), kind=(res.group, res.resource)
@@ -270,5 +271,6 @@ async def events(wp: WatchPlan) -> AsyncIterator[bytes]:
             out = await _translate(wp, item)
             if out is not None:
                 yield enc.line(out[0], out[1])
+                deliveries.note(wp.call.cluster.pk, item.revision, watcher)
     finally:
         await stream.aclose()

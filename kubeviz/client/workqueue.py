@@ -43,13 +43,15 @@ Contract
 
 Redis layout, under ``{KUBEVIZ_REDIS_PREFIX}:workqueue:{name}:``: ``dirty`` (sorted set,
 key -> due time), ``processing`` (sorted set, key -> lease deadline), ``owners`` (hash,
-key -> owner of the claim) and ``failures`` (hash, key -> consecutive failures).  Times are
+key -> owner of the claim), ``failures`` (hash, key -> consecutive failures) and ``last``
+(hash, cluster -> the last reconcile there, for the explorer).  Times are
 wall-clock epoch seconds, because they are compared across processes.  Every method takes an
 optional ``now``, so tests move a fake clock instead of sleeping.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import socket
@@ -198,6 +200,7 @@ class WorkQueue:
         self._processing = f"{base}:processing"
         self._owners = f"{base}:owners"
         self._failures = f"{base}:failures"
+        self._last = f"{base}:last"
         self._add_script = self._redis.register_script(_ADD)
         self._begin_script = self._redis.register_script(_BEGIN)
         self._done_script = self._redis.register_script(_DONE)
@@ -288,6 +291,28 @@ class WorkQueue:
     def waiting(self) -> dict[str, float]:
         """Return the dirty keys with the time each is due."""
         return dict(self._redis.zrange(self._dirty, 0, -1, withscores=True))
+
+    def depth_of(self, prefix: str) -> tuple[int, int]:
+        """Return (waiting, processing) counts of the keys starting with ``prefix`` (a cluster's)."""
+        match = prefix.replace("*", r"\*").replace("?", r"\?").replace("[", r"\[") + "*"
+        waiting = sum(1 for _ in self._redis.zscan_iter(self._dirty, match=match, count=500))
+        busy = sum(1 for _ in self._redis.zscan_iter(self._processing, match=match, count=500))
+        return waiting, busy
+
+    def note_reconcile(self, key: str, *, result: str, seconds: float, now: float | None = None) -> None:
+        """Remember the last reconcile of the key's group (the part before ``|``, a cluster)."""
+        group = key.partition("|")[0] if "|" in key else ""
+        entry = {"key": key.partition("|")[2] if "|" in key else key, "result": result}
+        entry.update({"at": self._now(now), "seconds": round(seconds, 4)})
+        try:
+            self._redis.hset(self._last, group, json.dumps(entry))
+        except redis.RedisError as exc:  # a lost note must not fail the reconcile
+            log.debug("workqueue %s: last reconcile not noted: %s", self.name, exc)
+
+    def last_reconcile(self, group: str) -> dict[str, Any] | None:
+        """Return the last reconcile noted for a group: key, result, at (epoch) and seconds."""
+        raw = self._redis.hget(self._last, group)
+        return None if raw is None else json.loads(raw)
 
     def processing(self) -> list[Claim]:
         """Return the claims being processed now, soonest deadline first."""
@@ -425,6 +450,8 @@ def process_key(queue: WorkQueue, reconcile: Reconcile, key: str, *, owner: str)
     """
     if not queue.begin(key, owner=owner):
         return "skipped"
+    started = time.monotonic()
+    result = "requeued"
     try:
         with keep_lease(queue, key, owner=owner):
             try:
@@ -432,11 +459,13 @@ def process_key(queue: WorkQueue, reconcile: Reconcile, key: str, *, owner: str)
             except Exception:
                 log.exception("workqueue %s: reconcile of %s failed", queue.name, key)
                 queue.add_rate_limited(key)
-                return "requeued"
+                return result
             queue.forget(key)
-            return "synced"
+            result = "synced"
+            return result
     finally:
         queue.done(key, owner=owner)
+        queue.note_reconcile(key, result=result, seconds=time.monotonic() - started)
 
 
 @app.task(

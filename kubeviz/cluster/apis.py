@@ -201,6 +201,45 @@ class RequestsAPI(APIView):
         return _json({"items": items})
 
 
+class ControllersAPI(APIView):
+    """``GET /api/clusters/<name>/controllers``: each control loop's work in this cluster now.
+
+    For every kube-controller-manager controller: the keys waiting in its work queue and being
+    reconciled, and its last reconcile here (key, result, when, how long).  For kube-scheduler:
+    its queue's active, backoff and unschedulable pods, and the pods in flight.
+    """
+
+    authentication_classes: list[Any] = []
+    permission_classes: list[Any] = []
+
+    def get(self, request: HttpRequest, name: str) -> HttpResponse:
+        from kubeviz.controllers.base import queue_for
+        from kubeviz.controllers.registry import CONTROLLERS
+        from kubeviz.scheduler.queue import SchedulingQueue
+
+        try:
+            info = bootstrap.get_cluster(name)
+        except bootstrap.NoSuchCluster:
+            return _not_found(name)
+        items = []
+        for controller in sorted(CONTROLLERS):
+            queue = queue_for(controller)
+            waiting, busy = queue.depth_of(f"{name}|")
+            items.append(
+                {
+                    "name": controller,
+                    "component": "kube-controller-manager",
+                    "queue": queue.name,
+                    "depth": waiting,
+                    "processing": busy,
+                    "lastReconcile": queue.last_reconcile(name),
+                }
+            )
+        sched = SchedulingQueue(name, speed=float(info.topology.get("speed", 1) or 1))
+        scheduler = {"component": "kube-scheduler", **sched.lengths(), "inFlight": len(sched.in_flight())}
+        return _json({"items": items, "scheduler": scheduler})
+
+
 class SchedulingAPI(APIView):
     """``GET /api/clusters/<name>/scheduling/<namespace>/<pod>``: the pod's latest scheduling attempt.
 

@@ -7,6 +7,7 @@ urlpatterns = [
     path("api/clusters/<str:name>", apis.ClusterDetailAPI.as_view()),
     path("api/clusters/<str:name>/kubeconfig", apis.KubeconfigAPI.as_view()),
     path("api/clusters/<str:name>/requests", apis.RequestsAPI.as_view()),
+    path("api/clusters/<str:name>/controllers", apis.ControllersAPI.as_view()),
     path("api/clusters/<str:name>/scheduling/<str:namespace>/<str:pod>", apis.SchedulingAPI.as_view()),
     path("api/clusters/<str:name>/machines", apis.MachineListAPI.as_view()),
     path("api/clusters/<str:name>/machines/<str:machine>", apis.MachineDetailAPI.as_view()),

@@ -24,6 +24,9 @@ Messages:
 * ``scheduling``: one kube-scheduler attempt: the pod, the node chosen (or none and why),
   how many nodes were evaluated and feasible, the filter plugins that rejected the first
   nodes, and the best totals.
+* ``delivered``: ``revision`` and ``watchers``: the watches (``component`` or
+  ``component/instance``) that were sent the event at that revision.  Several may come for
+  one revision (one per apiserver process).
 * ``machines``: the machines again, whenever one is powered or switched.
 * ``idle``: nothing happened; the cluster is at ``revision`` (lets a browser resume from it).
 * ``coalesced``: this browser fell behind; ``coalesced`` intermediate states were skipped
@@ -44,7 +47,7 @@ from asgiref.sync import sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from kubeviz.apiserver import feed, trace
+from kubeviz.apiserver import deliveries, feed, trace
 from kubeviz.client import nodeactions
 from kubeviz.cluster import selectors as cluster_selectors
 from kubeviz.scheduler import results as sched_results
@@ -110,6 +113,7 @@ class ClusterStream(AsyncWebsocketConsumer):
             asyncio.create_task(self._traces(), name=f"stream-traces-{self.cluster}"),
             asyncio.create_task(self._actions(), name=f"stream-actions-{self.cluster}"),
             asyncio.create_task(self._decisions(), name=f"stream-decisions-{self.cluster}"),
+            asyncio.create_task(self._deliveries(), name=f"stream-deliveries-{self.cluster}"),
             asyncio.create_task(self._machines(), name=f"stream-machines-{self.cluster}"),
             asyncio.create_task(self._sender(), name=f"stream-sender-{self.cluster}"),
         ]
@@ -252,6 +256,17 @@ class ClusterStream(AsyncWebsocketConsumer):
             return {"type": "scheduling", **orjson.loads(raw)} if raw else None
 
         await self._tail(sched_results.stream_key(self.cluster), convert)
+
+    async def _deliveries(self) -> None:
+        def convert(fields: dict[bytes, bytes]) -> dict[str, Any] | None:
+            raw = fields.get(b"w", b"").decode()
+            return {
+                "type": "delivered",
+                "revision": int(fields[b"r"]),
+                "watchers": raw.split(",") if raw else [],
+            }
+
+        await self._tail(deliveries.stream_key(self.cluster_id), convert)
 
     async def _machines(self) -> None:
         digest = await sync_to_async(cluster_selectors.machines_digest, thread_sensitive=False)(self.cluster)

@@ -178,6 +178,27 @@ def test_process_key_forgets_on_success_and_backs_off_on_failure() -> None:
     assert calls == ["k", "k"]
 
 
+def test_each_cluster_has_its_own_depth_and_last_reconcile_for_the_explorer() -> None:
+    q, _ = make_queue()
+
+    def slow_fail(key: str) -> None:
+        if key.endswith("bad"):
+            raise RuntimeError("no")
+
+    for key in ("c1|default/a", "c1|default/b", "c1|default/bad", "c2|default/a", "c1*|x"):
+        q.add(key)
+    assert q.depth_of("c1|") == (3, 0)
+    assert q.depth_of("c1*|") == (1, 0)  # a glob character in a name matches only itself
+    assert q.last_reconcile("c1") is None
+    assert process_key(q, slow_fail, "c1|default/a", owner="w") == "synced"
+    done = q.last_reconcile("c1")
+    assert done["key"] == "default/a" and done["result"] == "synced" and done["seconds"] >= 0
+    assert process_key(q, slow_fail, "c1|default/bad", owner="w") == "requeued"
+    assert q.last_reconcile("c1")["result"] == "requeued"
+    assert q.last_reconcile("c2") is None
+    assert q.depth_of("c1|") == (2, 0)  # default/b waits; default/bad waits out its backoff
+
+
 def test_a_long_reconcile_keeps_its_lease() -> None:
     q, _ = make_queue(lease_seconds=0.15)
     reaped: list[list[str]] = []

@@ -108,6 +108,13 @@ def test_a_deployment_is_drawn_as_it_happens(stack: Stack, canvas: Cluster, page
         "document.querySelector('#inspector')?.textContent.includes('Last decision: default/shop-')"
     )
     assert "nodes evaluated" in page.inner_text("#inspector")
+    # kube-controller-manager's panel shows each loop's queue and its last reconcile here.
+    page.evaluate("location.hash = '#sel=component:master-1/kube-controller-manager'")
+    page.wait_for_selector("#inspector table.loops tr[data-controller='replicaset']", timeout=20_000)
+    assert "synced" in page.inner_text("#inspector tr[data-controller='deployment']")
+    loops = canvas.api("GET", "/controllers").json()
+    assert loops["items"][0].keys() >= {"name", "depth", "processing", "lastReconcile"}
+    assert {"active", "backoff", "unschedulable", "inFlight"} <= loops["scheduler"].keys()
     RECORD.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(RECORD / "canvas-deployment.png"))
 

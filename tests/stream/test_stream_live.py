@@ -186,3 +186,32 @@ def test_a_browser_that_does_not_acknowledge_is_not_sent_more_than_its_window(cl
         slow.until(lambda m: m["type"] == "event" and m["revision"] == last)
         names = {e["name"] for e in slow.events()}
         assert {f"burst-{i}" for i in range(FRAME * WINDOW // 2)} <= names, "no object's state is lost"
+
+
+def test_the_watches_an_event_reached_are_reported_by_revision(cluster: LiveCluster) -> None:
+    import threading
+
+    agent = "kube-controller-manager/v1.36.0 (linux/amd64) kubeviz/tester"
+    opened = threading.Event()
+
+    def watch() -> None:
+        params = {"watch": "true", "timeoutSeconds": "15", "allowWatchBookmarks": "true"}
+        with httpx.stream(
+            "GET",
+            f"{cluster.server}/api/v1/configmaps",
+            params=params,
+            headers={"User-Agent": agent},
+            timeout=20,
+        ) as r:
+            opened.set()
+            for _ in r.iter_lines():
+                pass
+
+    threading.Thread(target=watch, daemon=True).start()
+    assert opened.wait(10)
+    with browser(cluster) as b:
+        b.until(lambda m: m["type"] == "snapshot")
+        time.sleep(0.5)
+        revision = configmap(cluster, "watched")
+        got = b.until(lambda m: m["type"] == "delivered" and m["revision"] == revision)
+        assert "kube-controller-manager/tester" in got["watchers"]

@@ -73,15 +73,26 @@ describe("flows", () => {
     expect(read.map((h) => h.style)).toEqual(["request"]);
   });
 
-  it("sends a pod's watch event to its own kubelet only, and to every scheduler and controller manager", () => {
+  it("draws a watch event to exactly the watches the apiserver says it reached", () => {
     const hops = hopsFor(cluster(), {
-      type: "event", event: "MODIFIED", kind: "Pod", group: "", resource: "pods", namespace: "default", name: "a", uid: "u", revision: 9,
-      object: { kind: "Pod", metadata: { name: "a", uid: "u" }, spec: { nodeName: "worker-2" } },
+      type: "delivered",
+      revision: 9,
+      watchers: ["kubelet/worker-2", "kube-scheduler/scheduler", "kube-controller-manager/replicaset", "kube-controller-manager/deployment", "kubectl"],
     });
     const to = hops.map((h) => h.edge.split(">")[1]).sort();
     expect(to.filter((t) => t.endsWith("/kubelet"))).toEqual(["component:worker-2/kubelet"]);
-    expect(to.filter((t) => t.endsWith("/kube-scheduler"))).toHaveLength(2);
-    expect(to.some((t) => t.endsWith("/kube-proxy"))).toBe(false);
+    expect(to.filter((t) => t.endsWith("/kube-scheduler"))).toHaveLength(1);
+    expect(to.filter((t) => t.endsWith("/kube-controller-manager"))).toHaveLength(1); // one box, drawn once
+    expect(to).toContain("clients"); // kubectl is outside the cluster
+    expect(hops.every((h) => h.style === "watch")).toBe(true);
+  });
+
+  it("draws nothing for an event until its deliveries are known", () => {
+    const hops = hopsFor(cluster(), {
+      type: "event", event: "MODIFIED", kind: "Pod", group: "", resource: "pods", namespace: "default", name: "a", uid: "u", revision: 9,
+      object: { kind: "Pod", metadata: { name: "a", uid: "u" }, spec: { nodeName: "worker-2" } },
+    }); // prettier-ignore
+    expect(hops).toEqual([]);
   });
 });
 

@@ -1,9 +1,8 @@
 // From stream messages to hops across the picture.  Pure: a message and the scene in, hops out.
 // Every hop comes from a message the cluster really sent; nothing is invented.
 
-import type { ActionMsg, EventMsg, Message, RequestMsg } from "../api/types";
+import type { ActionMsg, DeliveredMsg, Message, RequestMsg } from "../api/types";
 import { type ComponentBox, centre, type PodTile, type Scene } from "../scene/layout";
-import { receives } from "./watchers";
 
 export type HopStyle = "request" | "failed" | "write" | "replicate" | "watch" | "local";
 
@@ -105,25 +104,27 @@ function requestHops(ix: SceneIndex, msg: RequestMsg): Hop[] {
   return hops;
 }
 
-function eventHops(ix: SceneIndex, msg: EventMsg): Hop[] {
+/** A watch event, drawn to each watch that was really sent it (as the apiserver reported). */
+function deliveredHops(ix: SceneIndex, msg: DeliveredMsg): Hop[] {
   const apis = ix.components.get("kube-apiserver") ?? [];
   if (!apis.length) return [];
-  const objectNode =
-    msg.resource === "pods" ? (msg.object?.spec?.nodeName ?? null) : msg.resource === "nodes" ? msg.name : null;
   const hops: Hop[] = [];
-  for (const [name, boxes] of ix.components) {
-    for (const box of boxes) {
-      if (!box.running || !receives(name, msg.resource, box.machine, objectNode)) continue;
-      const api = apiserverFor(ix, `${name}/${box.machine}`) ?? apis[0];
-      hops.push({
-        from: centre(api),
-        to: centre(box),
-        style: "watch",
-        delay: 0,
-        edge: `${api.id}>${box.id}`,
-        about: [msg.uid],
-      });
-    }
+  const seen = new Set<string>();
+  for (const watcher of msg.watchers) {
+    const [component, instance] = watcher.split("/", 2);
+    const box = origin(ix, component, instance);
+    const id = box ? box.id : "clients";
+    if (seen.has(id)) continue;
+    seen.add(id);
+    const api = apiserverFor(ix, `${component}/${box?.machine ?? instance ?? ""}`) ?? apis[0];
+    hops.push({
+      from: centre(api),
+      to: box ? centre(box) : ix.client,
+      style: "watch",
+      delay: 0,
+      edge: `${api.id}>${id}`,
+      about: [],
+    });
   }
   return hops;
 }
@@ -154,8 +155,8 @@ export function hopsFor(ix: SceneIndex, msg: Message): Hop[] {
   switch (msg.type) {
     case "request":
       return requestHops(ix, msg);
-    case "event":
-      return eventHops(ix, msg);
+    case "delivered":
+      return deliveredHops(ix, msg);
     case "action":
       return actionHops(ix, msg);
     default:

@@ -104,6 +104,13 @@ export interface SchedulingMsg {
   totals: Record<string, number>;
 }
 
+export interface DeliveredMsg {
+  type: "delivered";
+  revision: number;
+  /** "component" or "component/instance" (a kubelet's node, a controller's name). */
+  watchers: string[];
+}
+
 export interface MachinesMsg {
   type: "machines";
   machines: Machine[];
@@ -126,6 +133,7 @@ export type Message =
   | RequestMsg
   | ActionMsg
   | SchedulingMsg
+  | DeliveredMsg
   | MachinesMsg
   | IdleMsg
   | CoalescedMsg;

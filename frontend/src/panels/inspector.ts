@@ -28,13 +28,15 @@ function requestsOf(state: ClusterState, component: string, machine: string | nu
   );
 }
 
-function requestList(reqs: ClusterState["requests"]): HTMLElement {
+function requestList(state: ClusterState, reqs: ClusterState["requests"]): HTMLElement {
   const list = h("ol", { class: "requests" });
   for (const r of reqs.slice(-12).reverse()) {
     const what = [r.verb, r.resource + (r.subresource ? "/" + r.subresource : ""), r.namespace ? `${r.namespace}/${r.name}` : r.name]
       .filter(Boolean)
       .join(" ");
-    list.append(h("li", { class: r.code >= 400 ? "failed" : "" }, `${what} → ${r.code} (${r.latency.toFixed(1)} ms)`));
+    const sent = r.revision !== null && r.revision !== undefined ? state.deliveries.get(r.revision) : undefined;
+    const watchers = sent ? `, sent to ${sent.length} watch${sent.length === 1 ? "" : "es"}: ${sent.join(", ")}` : "";
+    list.append(h("li", { class: r.code >= 400 ? "failed" : "" }, `${what} → ${r.code} (${r.latency.toFixed(1)} ms${watchers})`));
   }
   if (!reqs.length) list.append(h("li", { class: "muted" }, "none seen since this page opened"));
   return list;
@@ -53,6 +55,31 @@ function later(panel: HTMLElement, title: string, load: () => Promise<Node | str
     });
   void panel;
   return section(title, body);
+}
+
+interface Loop {
+  name: string;
+  depth: number;
+  processing: number;
+  lastReconcile: { key: string; result: string; at: number; seconds: number } | null;
+}
+
+function loopTable(loops: Loop[], now: number): HTMLElement {
+  const rows = loops.map((l) => {
+    const last = l.lastReconcile;
+    const when = last ? `${last.key}: ${last.result} ${Math.max(0, Math.round(now / 1000 - last.at))} s ago (${(last.seconds * 1000).toFixed(0)} ms)` : "none yet";
+    return h("tr", { "data-controller": l.name }, h("td", {}, l.name), h("td", {}, String(l.depth)), h("td", {}, String(l.processing)), h("td", {}, when));
+  });
+  return h(
+    "table",
+    { class: "loops" },
+    h("thead", {}, h("tr", {}, h("th", {}, "controller"), h("th", {}, "queued"), h("th", {}, "running"), h("th", {}, "last reconcile"))),
+    h("tbody", {}, ...rows),
+  );
+}
+
+function schedulerQueue(q: { active: number; backoff: number; unschedulable: number; inFlight: number }): HTMLElement {
+  return h("p", {}, `${q.active} active, ${q.backoff} backing off, ${q.unschedulable} unschedulable, ${q.inFlight} being scheduled now`);
 }
 
 function decisionView(d: SchedulingMsg): HTMLElement {
@@ -101,6 +128,16 @@ export function renderInspector(panel: HTMLElement, state: ClusterState, sel: Se
       section("Watches", (WATCHES[sel.name] ?? []).join(", ") || "nothing through the API"),
       section("Request rate", `${(recent / (RATE_WINDOW_MS / 1000)).toFixed(1)} requests/s over the last 10 s`),
     );
+    if (sel.name === "kube-controller-manager" || sel.name === "kube-scheduler") {
+      panel.append(
+        later(panel, sel.name === "kube-scheduler" ? "Scheduling queue" : "Control loops", async () => {
+          const resp = await fetch(`/api/clusters/${encodeURIComponent(cluster)}/controllers`);
+          const body = await resp.json();
+          if (!resp.ok) throw new Error(body.message ?? "not available");
+          return sel.name === "kube-scheduler" ? schedulerQueue(body.scheduler) : loopTable(body.items, now);
+        }),
+      );
+    }
     if (sel.name === "kube-scheduler") {
       const last = state.decisions[state.decisions.length - 1];
       if (last) panel.append(section(`Last decision: ${last.pod.namespace}/${last.pod.name}`, decisionView(last)));
@@ -123,7 +160,7 @@ export function renderInspector(panel: HTMLElement, state: ClusterState, sel: Se
         }),
       );
     }
-    panel.append(section("Recent requests", requestList(reqs)));
+    panel.append(section("Recent requests", requestList(state, reqs)));
     return;
   }
   if (sel.kind === "machine") {

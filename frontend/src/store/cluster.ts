@@ -37,6 +37,8 @@ export interface ClusterState {
   history: Map<string, HistoryEntry[]>;
   /** Which component wrote a revision, from the request traces. */
   writers: Map<number, string>;
+  /** Which watchers were sent the event of a revision. */
+  deliveries: Map<number, string[]>;
   requests: TracedRequest[];
   /** kube-scheduler's latest attempts, newest last. */
   decisions: SchedulingMsg[];
@@ -59,6 +61,7 @@ export function emptyState(cluster = ""): ClusterState {
     slots: new Map(),
     history: new Map(),
     writers: new Map(),
+    deliveries: new Map(),
     requests: [],
     decisions: [],
     coalesced: 0,
@@ -80,6 +83,7 @@ class Draft {
   slots: Map<string, Map<string, number>>;
   history: Map<string, HistoryEntry[]>;
   writers: Map<number, string>;
+  deliveries: Map<number, string[]>;
   requests: TracedRequest[];
   private copied = new Set<string>();
   private copiedNodes = new Set<string>();
@@ -89,10 +93,11 @@ class Draft {
     this.slots = base.slots;
     this.history = base.history;
     this.writers = base.writers;
+    this.deliveries = base.deliveries;
     this.requests = base.requests;
   }
 
-  private own(name: "objects" | "slots" | "history" | "writers" | "requests"): void {
+  private own(name: "objects" | "slots" | "history" | "writers" | "deliveries" | "requests"): void {
     if (this.copied.has(name)) return;
     this.copied.add(name);
     if (name === "requests") this.requests = this.requests.slice();
@@ -146,6 +151,13 @@ class Draft {
     this.own("history");
     const list = (this.history.get(uid) ?? []).concat(entry);
     this.history.set(uid, list.length > HISTORY_KEPT ? list.slice(-HISTORY_KEPT) : list);
+  }
+
+  deliver(revision: number, watchers: string[]): void {
+    this.own("deliveries");
+    const known = this.deliveries.get(revision) ?? [];
+    this.deliveries.set(revision, [...new Set([...known, ...watchers])]);
+    if (this.deliveries.size > WRITERS_KEPT) this.deliveries.delete(this.deliveries.keys().next().value as number);
   }
 
   request(r: TracedRequest): void {
@@ -239,6 +251,9 @@ export function reduce(state: ClusterState, messages: Message[], now: number): C
         coalesced += msg.coalesced;
         dropped += msg.dropped;
         break;
+      case "delivered":
+        draft.deliver(msg.revision, msg.watchers);
+        break;
       case "scheduling":
         decisions = [...decisions.slice(-(DECISIONS_KEPT - 1)), msg];
         break;
@@ -256,6 +271,7 @@ export function reduce(state: ClusterState, messages: Message[], now: number): C
     slots: draft.slots,
     history: draft.history,
     writers: draft.writers,
+    deliveries: draft.deliveries,
     requests: draft.requests,
     decisions,
   };
