@@ -55,6 +55,16 @@ async function main(): Promise<void> {
   const frameTimes: number[] = [];
   const intervals: number[] = [];
   const hopCounts: Record<string, number> = {};
+  const revisionUid = new Map<number, string>();
+  /** The object a request or a delivery is about, for "follow": by revision, else by name. */
+  const aboutOf = (m: Message): string | undefined => {
+    if (m.type === "delivered") return revisionUid.get(m.revision);
+    if (m.type !== "request" || !view.follow) return undefined; // only following needs to know
+    if (m.revision !== null && revisionUid.has(m.revision)) return revisionUid.get(m.revision);
+    if (!m.name) return undefined;
+    for (const o of shown.objects.values()) if (o.resource === m.resource && o.name === m.name && o.namespace === m.namespace) return o.uid;
+    return undefined;
+  };
   const pixelLatency: number[] = [];
 
   // --- the stream -----------------------------------------------------------------------
@@ -312,6 +322,10 @@ async function main(): Promise<void> {
       shown = reduce(shown, a.messages, Date.now());
       record(timeline, { at: player.position, messages: a.messages }, shown);
       for (const m of a.messages) {
+        if (m.type === "event") {
+          revisionUid.set(m.revision, m.uid); // so the watch packets of this write can be followed
+          if (revisionUid.size > 20_000) revisionUid.delete(revisionUid.keys().next().value as number);
+        }
         if (m.type === "snapshot") timeline = newTimeline(shown, player.position);
         else animate.push(m);
       }
@@ -330,7 +344,7 @@ async function main(): Promise<void> {
       }
     }
     const hops: Hop[] = [];
-    for (const m of animate) hops.push(...hopsFor(index, m));
+    for (const m of animate) hops.push(...hopsFor(index, m, aboutOf(m)));
     for (const hop of hops) hopCounts[hop.style] = (hopCounts[hop.style] ?? 0) + 1;
     launch(packets, hops, clock);
     const f = focus();

@@ -151,7 +151,14 @@ function actionHops(ix: SceneIndex, msg: ActionMsg): Hop[] {
   return hops;
 }
 
-export function hopsFor(ix: SceneIndex, msg: Message): Hop[] {
+/** The hops of one message; ``about`` names the object it concerns when the caller knows it. */
+export function hopsFor(ix: SceneIndex, msg: Message, about?: string): Hop[] {
+  const hops = hopsOf(ix, msg);
+  if (about) for (const hop of hops) if (!hop.about.length) hop.about = [about];
+  return hops;
+}
+
+function hopsOf(ix: SceneIndex, msg: Message): Hop[] {
   switch (msg.type) {
     case "request":
       return requestHops(ix, msg);
