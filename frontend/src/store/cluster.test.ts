@@ -135,3 +135,18 @@ describe("scheduling decisions", () => {
     expect(s.decisions[s.decisions.length - 1].pod.name).toBe(`p${DECISIONS_KEPT + 4}`);
   });
 });
+
+describe("the journal", () => {
+  it("is shared by the states of one page, appended in place, and bounded", async () => {
+    const { REQUESTS_KEPT } = await import("./cluster");
+    const req = (i: number) => ({
+      type: "request" as const, component: "kubelet", client: "worker-1", verb: "patch", resource: "pods",
+      subresource: "status", namespace: "default", name: `p${i}`, code: 200, latency: 1, revision: i,
+    }); // prettier-ignore
+    const a = reduce(emptyState(), [req(1)], 0);
+    const b = reduce(a, Array.from({ length: REQUESTS_KEPT + 10 }, (_, i) => req(i + 2)), 0);
+    expect(b.requests).toBe(a.requests); // not copied per batch
+    expect(b.requests).toHaveLength(REQUESTS_KEPT);
+    expect(b.writers.get(REQUESTS_KEPT + 11)).toBe("kubelet (worker-1)");
+  });
+});

@@ -1,8 +1,14 @@
 // The cluster as the browser knows it: plain reducers over stream messages, keyed by uid.
 //
-// `reduce` is pure: it returns a new state and never changes the one it was given (maps are
-// copied once per batch, on first write).  It applies each write exactly once: an event at or
-// below the state's revision is a duplicate (a resumed stream can overlap) and is ignored.
+// `reduce` is pure for the cluster's state: it returns a new state and never changes the
+// objects, slots or history of the one it was given (maps are copied once per batch, on first
+// write).  It applies each write exactly once: an event at or below the state's revision is a
+// duplicate (a resumed stream can overlap) and is ignored.
+//
+// `writers`, `deliveries` and `requests` are different: they are a bounded journal of what
+// the page has seen, shared by every state reduced from the same empty state and appended to
+// in place.  Copying them per batch cost more than the rest of the reduce, and every timeline
+// checkpoint would have held its own copy.
 
 import type { ApiObject, EventMsg, Machine, Message, RequestMsg, SchedulingMsg, SnapshotMsg } from "../api/types";
 
@@ -97,11 +103,10 @@ class Draft {
     this.requests = base.requests;
   }
 
-  private own(name: "objects" | "slots" | "history" | "writers" | "deliveries" | "requests"): void {
+  private own(name: "objects" | "slots" | "history"): void {
     if (this.copied.has(name)) return;
     this.copied.add(name);
-    if (name === "requests") this.requests = this.requests.slice();
-    else (this as any)[name] = new Map((this as any)[name]); // eslint-disable-line @typescript-eslint/no-explicit-any
+    (this as any)[name] = new Map((this as any)[name]); // eslint-disable-line @typescript-eslint/no-explicit-any
   }
 
   put(o: StoredObject): void {
@@ -154,18 +159,15 @@ class Draft {
   }
 
   deliver(revision: number, watchers: string[]): void {
-    this.own("deliveries");
     const known = this.deliveries.get(revision) ?? [];
     this.deliveries.set(revision, [...new Set([...known, ...watchers])]);
     if (this.deliveries.size > WRITERS_KEPT) this.deliveries.delete(this.deliveries.keys().next().value as number);
   }
 
   request(r: TracedRequest): void {
-    this.own("requests");
     this.requests.push(r);
     if (this.requests.length > REQUESTS_KEPT) this.requests.splice(0, this.requests.length - REQUESTS_KEPT);
     if (r.revision !== null && r.revision !== undefined) {
-      this.own("writers");
       this.writers.set(r.revision, r.client ? `${r.component} (${r.client})` : r.component);
       if (this.writers.size > WRITERS_KEPT) {
         const oldest = this.writers.keys().next().value as number;
