@@ -12,12 +12,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from playwright import sync_api as pw
 
 from tests.conftest import ROOT
 from tests.machines.conftest import Cluster, Stack, wait
 from tests.machines.test_nodes import apply, booted, web
-
-pw = pytest.importorskip("playwright.sync_api", reason="make test installs playwright")
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 RECORD = ROOT / "var" / "e2e"
