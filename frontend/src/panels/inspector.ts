@@ -2,7 +2,7 @@
 
 import { eventsFor, getObject, objectPath, setMachine } from "../api/rest";
 import { toYaml } from "../api/yaml";
-import { WATCHES } from "../animation/watchers";
+import { WATCHES } from "./watches";
 import type { SchedulingMsg } from "../api/types";
 import type { ClusterState, StoredObject } from "../store/cluster";
 import { h } from "./dom";
