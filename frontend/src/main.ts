@@ -300,6 +300,7 @@ async function main(): Promise<void> {
   // --- the one loop -----------------------------------------------------------------------
   let lastList = 0;
   let shownLag = "";
+  let focused: Set<string> | null = null;
   const listView = $<HTMLDetailsElement>("list-view");
   listView.addEventListener("toggle", () => {
     listDirty = true;
@@ -338,7 +339,8 @@ async function main(): Promise<void> {
       scene = layout(shown, { namespace: view.namespace });
       index = indexScene(scene);
       drawMachines(layers, scene);
-      drawPods(layers, { pods: scene.pods, focus: focus() });
+      focused = focus(); // the owner graph is walked once per change, not once per frame
+      drawPods(layers, { pods: scene.pods, focus: focused });
       listDirty = true;
       dirty = false;
       if (!fitted && scene.width) {
@@ -350,8 +352,7 @@ async function main(): Promise<void> {
     for (const m of animate) hops.push(...hopsFor(index, m, aboutOf(m)));
     for (const hop of hops) hopCounts[hop.style] = (hopCounts[hop.style] ?? 0) + 1;
     launch(packets, hops, clock);
-    const f = focus();
-    drawPackets(layers, { packets: positions(packets, clock), flows: packets.flows.values(), focus: f });
+    drawPackets(layers, { packets: positions(packets, clock), flows: packets.flows.values(), focus: focused });
     const sel = findByHashId(scene, view.selected);
     drawMarks(layers, { selected: sel, hover });
     if (listDirty && t0 - lastList > 1000) {
