@@ -30,13 +30,14 @@ django_asgi_app = SharedThreadASGIHandler()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
+from kubeviz.scenarios.access import LiveLinkWebsocket  # noqa: E402
 from kubeviz.stream.origin import SameOriginValidator  # noqa: E402
 from kubeviz.stream.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": SameOriginValidator(URLRouter(websocket_urlpatterns)),
+        "websocket": SameOriginValidator(LiveLinkWebsocket(URLRouter(websocket_urlpatterns))),
     }
 )
 

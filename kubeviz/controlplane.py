@@ -40,7 +40,7 @@ import httpx
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kubeviz.settings")
 django.setup()
 
-from kubeviz.client import clusterinfo  # noqa: E402
+from kubeviz.client import clusterinfo, internal  # noqa: E402
 from kubeviz.client.clusterinfo import ClusterInfo, api_url  # noqa: E402
 from kubeviz.client.leaderelection import HttpLeaseAPI, LeaderElector  # noqa: E402
 from kubeviz.client.rest import Client, user_agent  # noqa: E402
@@ -232,7 +232,9 @@ class ControlPlaneProcess:
         self.process_id = process_id or uuid.uuid4().hex[:8]
         self.clusters: dict[str, ClusterControlPlane] = {}
         self._http = httpx.Client(
-            base_url=self.base, timeout=10, headers={"User-Agent": "kubeviz-controlplane"}
+            base_url=self.base,
+            timeout=10,
+            headers={"User-Agent": "kubeviz-controlplane", **internal.headers()},
         )
 
     def discover(self) -> None:
@@ -247,7 +249,7 @@ class ControlPlaneProcess:
         seen = set()
         for item in items:
             info = ClusterInfo.from_explorer(item)
-            if self.only is not None and info.name not in self.only:
+            if not clusterinfo.wanted(self.only, info.name):
                 continue
             seen.add(info.name)
             clusterinfo.publish(info)
@@ -271,7 +273,7 @@ class ControlPlaneProcess:
         # A cluster deleted while no control-plane process ran still has its state in Redis.
         # Ask about each one again: it may be new since the list (another process published it).
         for info in clusterinfo.published():
-            if info.name in seen or (self.only is not None and info.name not in self.only):
+            if info.name in seen or not clusterinfo.wanted(self.only, info.name):
                 continue
             try:
                 gone = self._http.get(f"/api/clusters/{info.name}").status_code == 404
@@ -303,7 +305,11 @@ class ControlPlaneProcess:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--api", default=api_url(), help="kubeviz's base URL (default: %(default)s)")
-    parser.add_argument("--cluster", action="append", help="serve only these clusters (repeatable)")
+    parser.add_argument(
+        "--cluster",
+        action="append",
+        help="serve only these clusters: names or patterns such as s-* (repeatable)",
+    )
     parser.add_argument(
         "--id", help="this process's part of its instances' identities, master-1_<id> (default: random)"
     )

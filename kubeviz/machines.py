@@ -52,6 +52,7 @@ from kubeviz.client import (  # noqa: E402
     APIStatusError,
     cache_key,
     clusterinfo,  # noqa: E402
+    internal,
     liveness,
 )
 from kubeviz.client.clusterinfo import ClusterInfo, api_url, client_for  # noqa: E402
@@ -345,7 +346,9 @@ class MachinesProcess:
         self._beats = ThreadPoolExecutor(max_workers=HEARTBEAT_WORKERS, thread_name_prefix="heartbeat")
         self.clusters: dict[str, ClusterMachines] = {}
         self._uids: dict[str, str] = {}
-        self._http = httpx.Client(base_url=self.base, timeout=10, headers={"User-Agent": "kubeviz-machines"})
+        self._http = httpx.Client(
+            base_url=self.base, timeout=10, headers={"User-Agent": "kubeviz-machines", **internal.headers()}
+        )
 
     def discover(self) -> None:
         try:
@@ -358,7 +361,7 @@ class MachinesProcess:
         seen = set()
         for item in items:
             info = ClusterInfo.from_explorer(item)
-            if self.only is not None and info.name not in self.only:
+            if not clusterinfo.wanted(self.only, info.name):
                 continue
             try:
                 resp = self._http.get(f"/api/clusters/{info.name}/machines")
@@ -424,7 +427,11 @@ class MachinesProcess:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--api", default=api_url(), help="kubeviz's base URL (default: %(default)s)")
-    parser.add_argument("--cluster", action="append", help="serve only these clusters (repeatable)")
+    parser.add_argument(
+        "--cluster",
+        action="append",
+        help="serve only these clusters: names or patterns such as s-* (repeatable)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=os.environ.get("KUBEVIZ_LOG_LEVEL", "INFO"), format="%(asctime)s %(name)s %(message)s"

@@ -33,11 +33,18 @@ INSTALLED_APPS = [
     "kubeviz.kubelet",
     "kubeviz.proxy",
     "kubeviz.netd",
+    "kubeviz.scenarios",
     "kubeviz.web",
 ]
 
 # One middleware that runs natively under ASGI (see kubeviz/web/middleware.py for why).
-MIDDLEWARE = ["kubeviz.web.middleware.security_headers", "kubeviz.web.middleware.static_files"]
+MIDDLEWARE = [
+    "kubeviz.web.middleware.security_headers",
+    "kubeviz.web.middleware.static_files",
+    "kubeviz.scenarios.access.live_links",
+]
+# The forms' CSRF refusals are Kubernetes Status answers like every other API failure.
+CSRF_FAILURE_VIEW = "kubeviz.web.apis.csrf_failure"
 
 ROOT_URLCONF = "kubeviz.urls"
 ASGI_APPLICATION = "kubeviz.asgi.application"
@@ -124,6 +131,7 @@ CELERY_IMPORTS = [
     "kubeviz.kubelet.tasks",
     "kubeviz.proxy.tasks",
     "kubeviz.netd.tasks",
+    "kubeviz.scenarios.tasks",
 ]
 CELERY_BEAT_SCHEDULE = {
     # kube-apiserver asks etcd to compact every five minutes; we check more often so the
@@ -137,6 +145,9 @@ CELERY_BEAT_SCHEDULE = {
     # Level-based loops revisit every object now and then, whatever the watches said.
     "controllers-resync": {"task": "kubeviz.controllers.tasks.resync", "schedule": 10.0},
     "scheduler-flush": {"task": "kubeviz.scheduler.tasks.flush", "schedule": 5.0},
+    # Scenario steps run on time (to the second); idle launched clusters are removed.
+    "scenarios-advance": {"task": "kubeviz.scenarios.tasks.advance", "schedule": 1.0},
+    "scenarios-reap": {"task": "kubeviz.scenarios.tasks.reap", "schedule": 30.0},
 }
 
 # --- The components ----------------------------------------------------------------------
@@ -145,6 +156,12 @@ CELERY_BEAT_SCHEDULE = {
 KUBEVIZ_WORKQUEUE_LEASE = float(os.environ.get("KUBEVIZ_WORKQUEUE_LEASE", "60"))
 # Where controllers, the scheduler and node agents reach the API: over real HTTP, like kubectl.
 KUBEVIZ_API_URL = os.environ.get("KUBEVIZ_API_URL") or f"http://127.0.0.1:{os.environ.get('PORT', '8000')}"
+
+# --- Scenarios and shared clusters ----------------------------------------------------------
+# The most clusters kubeviz runs at once; creating or launching one more is refused (429).
+KUBEVIZ_MAX_CLUSTERS = int(os.environ.get("KUBEVIZ_MAX_CLUSTERS", "8"))
+# A cluster launched from a scenario link is removed after this long without a viewer or a request.
+KUBEVIZ_IDLE_MINUTES = float(os.environ.get("KUBEVIZ_IDLE_MINUTES", "30"))
 
 # --- The apiserver ---------------------------------------------------------------------
 KUBEVIZ_KUBERNETES_VERSION = "v1.36.0"

@@ -109,6 +109,8 @@ def live_env(workdir: Path, redis: str) -> dict[str, str]:
             "REDIS_URL": redis,
             "KUBEVIZ_REDIS_PREFIX": settings.KUBEVIZ_REDIS_PREFIX + "-live",
             "PYTHONUNBUFFERED": "1",
+            # Test modules make many clusters on one server; the cap has tests of its own.
+            "KUBEVIZ_MAX_CLUSTERS": os.environ.get("KUBEVIZ_MAX_CLUSTERS", "1000"),
         }
     )
     if os.environ.get("KUBEVIZ_TEST_DATABASE_URL"):
@@ -130,6 +132,7 @@ def kubeviz_server(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> 
         capture_output=True,
     )
     port = free_port()
+    env["KUBEVIZ_API_URL"] = f"http://127.0.0.1:{port}"  # the forms and scenarios call back in
     log = open(workdir / "daphne.log", "wb")  # noqa: SIM115 - closed at teardown
     proc = subprocess.Popen(
         [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "kubeviz.asgi:application"],

@@ -7,6 +7,7 @@ with no published record is one whose control plane is not running, and its keys
 
 from __future__ import annotations
 
+import fnmatch
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -126,3 +127,8 @@ def published(*, client: redis.Redis | None = None) -> list[ClusterInfo]:
     names = sorted(k.decode()[len(prefix) :] for k in r.scan_iter(match=prefix + "*", count=200))
     found = [cluster_info(name, client=r) for name in names]
     return [info for info in found if info is not None]
+
+
+def wanted(only: set[str] | None, name: str) -> bool:
+    """Tell whether a process limited to ``only`` (names or shell-style patterns) serves ``name``."""
+    return only is None or any(fnmatch.fnmatchcase(name, pattern) for pattern in only)

@@ -28,10 +28,12 @@ import json
 from typing import Any
 
 import yaml
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from rest_framework.views import APIView
 
 from kubeviz.apiserver import bootstrap
+from kubeviz.client import internal
 from kubeviz.cluster import network, selectors, services
 from kubeviz.cluster.topology import MachineSerializer, TopologySerializer, topology_of
 from kubeviz.netd import routes as netd_routes
@@ -64,18 +66,26 @@ def _status(
     return _json(body, code)
 
 
-def describe(info: bootstrap.ClusterInfo) -> dict[str, Any]:
-    """Return the explorer's JSON for one cluster."""
+def describe(info: bootstrap.ClusterInfo, request: HttpRequest | None = None) -> dict[str, Any]:
+    """Return the explorer's JSON for one cluster.
+
+    Opened through a live link, the cluster is named by the link's token everywhere, and
+    ``mode`` says what the link may do (``view`` or ``edit``); otherwise ``mode`` is ``owner``.
+    """
+    link = getattr(request, "kubeviz_link", None)
+    name = link.token if link is not None else info.name
     return {
-        "name": info.name,
+        **info.topology,
+        "name": name,
         "uid": info.uid,
         "created": info.created,
-        "url": f"/clusters/{info.name}/",
-        "server": f"/k8s/{info.name}",
-        "kubeconfig": f"/api/clusters/{info.name}/kubeconfig",
-        "websocket": f"/ws/clusters/{info.name}/",
+        "url": f"/clusters/{name}/",
+        "server": f"/k8s/{name}",
+        "kubeconfig": f"/api/clusters/{name}/kubeconfig",
+        "websocket": f"/ws/clusters/{name}/",
         "revision": info.revision,
-        **info.topology,
+        "listed": info.topology.get("listed", True),
+        "mode": link.mode if link is not None else "owner",
     }
 
 
@@ -88,7 +98,9 @@ class ClusterListAPI(APIView):
     permission_classes: list[Any] = []
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        return _json({"items": [describe(c) for c in bootstrap.list_clusters()]})
+        everything = internal.is_internal(request.headers.get("Authorization", ""))
+        clusters = [c for c in bootstrap.list_clusters() if everything or c.topology.get("listed", True)]
+        return _json({"items": [describe(c) for c in clusters]})
 
     def post(self, request: HttpRequest) -> HttpResponse:
         try:
@@ -109,6 +121,18 @@ class ClusterListAPI(APIView):
                 422, "Invalid", f"cluster is invalid: {summary}", causes, name=str(raw.get("name", ""))
             )
         data = ser.validated_data
+        running = len(bootstrap.list_clusters())
+        if running >= settings.KUBEVIZ_MAX_CLUSTERS:
+            resp = _status(
+                429, "TooManyRequests",
+                f"kubeviz is already running {running} clusters, the most it may run at once "
+                f"({settings.KUBEVIZ_MAX_CLUSTERS}). Delete a cluster you no longer need, or try again "
+                f"later: clusters launched from links are removed after {settings.KUBEVIZ_IDLE_MINUTES:g} "
+                "minutes without use. An operator can raise the limit with KUBEVIZ_MAX_CLUSTERS.",
+                name=data["name"],
+            )  # fmt: skip
+            resp.headers["Retry-After"] = "60"
+            return resp
         try:
             info = services.cluster_create(name=data["name"], topology=topology_of(data))
         except bootstrap.ClusterExists:
@@ -124,11 +148,13 @@ class ClusterDetailAPI(APIView):
 
     def get(self, request: HttpRequest, name: str) -> HttpResponse:
         try:
-            return _json(describe(bootstrap.get_cluster(name)))
+            return _json(describe(bootstrap.get_cluster(name), request))
         except bootstrap.NoSuchCluster:
             return _not_found(name)
 
     def delete(self, request: HttpRequest, name: str) -> HttpResponse:
+        if getattr(request, "kubeviz_link", None) is not None:
+            return _status(403, "Forbidden", "a live link cannot delete the cluster it opens", name=name)
         try:
             services.cluster_delete(name=name)
         except bootstrap.NoSuchCluster:
@@ -168,10 +194,17 @@ class KubeconfigAPI(APIView):
             bootstrap.get_cluster(name)
         except bootstrap.NoSuchCluster:
             return _not_found(name)
-        server = request.build_absolute_uri(f"/k8s/{name}")
-        text = yaml.safe_dump(kubeconfig_for(name=name, server=server), sort_keys=False)
+        link = getattr(request, "kubeviz_link", None)
+        shown = link.token if link is not None else name
+        server = request.build_absolute_uri(f"/k8s/{shown}")
+        text = yaml.safe_dump(
+            kubeconfig_for(name=shown if link is None else f"kubeviz-{link.mode}", server=server),
+            sort_keys=False,
+        )
         resp = HttpResponse(text, content_type="application/yaml")
-        resp.headers["Content-Disposition"] = f'attachment; filename="kubeconfig-{name}.yaml"'
+        resp.headers["Content-Disposition"] = (
+            f'attachment; filename="kubeconfig-{shown if link is None else "kubeviz"}.yaml"'
+        )
         return resp
 
 

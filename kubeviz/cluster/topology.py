@@ -36,12 +36,19 @@ class TopologySerializer(serializers.Serializer):
     #: Apply kubeadm's add-ons (kube-proxy, the CNI's daemon, coredns).  Off gives a bare
     #: control plane, as ``kubeadm init --skip-phases=addon/all`` without a CNI would.
     addons = serializers.BooleanField(default=True)
+    #: Shown in ``GET /api/clusters`` (the front page).  Clusters launched from scenario links
+    #: are not: their unguessable names stay with whoever launched them.
+    listed = serializers.BooleanField(default=True)
 
     def validate_name(self, value: str) -> str:
         if not _DNS_LABEL.match(value):
             raise serializers.ValidationError(
                 "must be a lowercase RFC 1123 label: lower case alphanumeric characters or '-', "
                 "starting and ending with an alphanumeric character (e.g. 'demo')"
+            )
+        if value.startswith("live-"):
+            raise serializers.ValidationError(
+                'names starting with "live-" are kept for live links; choose another'
             )
         return value
 

@@ -52,6 +52,7 @@ from kubeviz.client import nodeactions
 from kubeviz.cluster import selectors as cluster_selectors
 from kubeviz.scheduler import results as sched_results
 from kubeviz.stream.outbox import Outbox
+from kubeviz.web import activity
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +103,7 @@ class ClusterStream(AsyncWebsocketConsumer):
             await self.close(code=CLOSE_NO_CLUSTER)
             return
         await self.accept()
+        await sync_to_async(activity.touch, thread_sensitive=False)(self.cluster)
         self.outbox = Outbox(limit=OUTBOX_LIMIT)
         self.ready = asyncio.Event()
         self.window = asyncio.Event()
@@ -153,7 +155,8 @@ class ClusterStream(AsyncWebsocketConsumer):
         self._queue(
             {
                 "type": "snapshot",
-                "cluster": self.cluster,
+                # A live link's viewer keeps seeing the link's token, never the cluster's name.
+                "cluster": getattr(self.scope.get("kubeviz_link"), "token", self.cluster),
                 "revision": snap.revision,
                 "machines": machines,
                 "objects": [
@@ -272,6 +275,7 @@ class ClusterStream(AsyncWebsocketConsumer):
         digest = await sync_to_async(cluster_selectors.machines_digest, thread_sensitive=False)(self.cluster)
         while True:
             await asyncio.sleep(MACHINES_EVERY)
+            await sync_to_async(activity.touch, thread_sensitive=False)(self.cluster)  # a viewer is here
             now = await sync_to_async(cluster_selectors.machines_digest, thread_sensitive=False)(self.cluster)
             if now != digest:
                 digest = now

@@ -17,23 +17,23 @@ class Entry:
     styles: tuple[str, ...]
 
 
-_cache: dict[Path, tuple[float, Entry | None]] = {}
+_cache: dict[tuple[Path, str], tuple[float, Entry | None]] = {}
 
 
-def entry() -> Entry | None:
-    """The canvas's script and styles (paths under STATIC_URL), or None if it is not built."""
+def entry(name: str = ENTRY) -> Entry | None:
+    """An entry's script and styles (paths under STATIC_URL), or None if it is not built."""
     manifest = Path(settings.FRONTEND_DIST) / ".vite" / "manifest.json"
     try:
         mtime = manifest.stat().st_mtime
     except OSError:
         return None
-    cached = _cache.get(manifest)
+    cached = _cache.get((manifest, name))
     if cached and cached[0] == mtime:
         return cached[1]
     try:
-        chunk = json.loads(manifest.read_text())[ENTRY]
+        chunk = json.loads(manifest.read_text())[name]
         found: Entry | None = Entry(script=chunk["file"], styles=tuple(chunk.get("css", ())))
     except (OSError, ValueError, KeyError):
         found = None
-    _cache[manifest] = (mtime, found)
+    _cache[(manifest, name)] = (mtime, found)
     return found
