@@ -9,7 +9,7 @@ export default defineConfig({
     manifest: true,
     sourcemap: true,
     chunkSizeWarningLimit: 2000,
-    rollupOptions: { input: { main: "src/main.ts", reference: "bench/sprites.html" } },
+    rollupOptions: { input: { main: "src/main.ts", scenario: "src/scenario.ts", reference: "bench/sprites.html" } },
   },
   test: { include: ["src/**/*.test.ts"] },
 });

@@ -9,7 +9,11 @@ import { connect, streamUrl, type StreamStatus } from "./api/stream";
 import type { Message } from "./api/types";
 import { h } from "./panels/dom";
 import { renderInspector, type Selection } from "./panels/inspector";
+import { setupCreate } from "./panels/create";
 import { renderList } from "./panels/list";
+import { setupConnect, setupShare } from "./panels/share";
+import { setupStory } from "./panels/story";
+import { configureActions, renderWorkloads } from "./panels/workloads";
 import { createLayers, drawMachines, drawMarks, drawPackets, drawPods } from "./render/draw";
 import { type Item, itemAt, layout, type Scene } from "./scene/layout";
 import { type ClusterState, descendants, emptyState, reduce } from "./store/cluster";
@@ -33,6 +37,7 @@ function findByHashId(scene: Scene, id: string): Item | null {
 
 async function main(): Promise<void> {
   const cluster = document.body.dataset.cluster ?? "";
+  const mode = document.body.dataset.mode ?? "owner"; // owner | edit | view (a live link's)
   const host = $("canvas");
   const app = new Application();
   // No multisampling of the whole canvas: with software GL it multiplies the cost of every
@@ -82,6 +87,24 @@ async function main(): Promise<void> {
       status = s;
       $("status").textContent = s === "gone" ? "this cluster no longer exists" : s;
     },
+  });
+
+  // --- acting on the cluster: forms, editor, actions, sharing, the story ---------------------
+  const editable = mode !== "view";
+  const create = editable ? setupCreate($<HTMLDialogElement>("create-dialog"), cluster) : null;
+  configureActions({ cluster, editable, edit: (yaml, title) => create?.open({ yaml, mode: "replace", title }) });
+  document.getElementById("open-create")?.addEventListener("click", () => create?.open());
+  const share = setupShare($<HTMLDialogElement>("share-dialog"), cluster, mode);
+  $("open-share").addEventListener("click", () => share.open());
+  const connectDialog = setupConnect($<HTMLDialogElement>("connect-dialog"), cluster);
+  $("open-connect").addEventListener("click", () => connectDialog.open());
+  const toast = $("note-toast");
+  let toastTimer = 0;
+  setupStory($("story"), cluster, (note) => {
+    toast.textContent = note;
+    toast.hidden = false;
+    clearTimeout(toastTimer);
+    toastTimer = window.setTimeout(() => (toast.hidden = true), 12_000);
   });
 
   // --- view state -----------------------------------------------------------------------
@@ -264,7 +287,7 @@ async function main(): Promise<void> {
   );
   window.addEventListener("keydown", (ev) => {
     const target = ev.target as HTMLElement;
-    if (target.closest("input, select, textarea")) return;
+    if (target.closest("input, select, textarea, [contenteditable], dialog")) return;
     if ((ev.key === " " || ev.key === "Enter") && target.closest("button, summary, a")) return; // theirs
     const step = 60;
     const keys: Record<string, () => void> = {
@@ -357,6 +380,7 @@ async function main(): Promise<void> {
     drawMarks(layers, { selected: sel, hover });
     if (listDirty && t0 - lastList > 1000) {
       if (listView.open) renderList($("list"), scene, view.selected, select);
+      renderWorkloads($("workloads"), shown);
       refreshChoices();
       listDirty = false;
       lastList = t0;

@@ -133,7 +133,8 @@ def stack(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     _wait_http(url + "/api/clusters")
     for flavour in FLAVOURS:
         s.clusters[flavour] = _make_cluster(kubeviz_server, workdir, flavour)
-    only = [arg for c in s.clusters.values() for arg in ("--cluster", c.name)]
+    # Clusters launched from scenarios (named s-…) are served too.
+    only = [arg for c in s.clusters.values() for arg in ("--cluster", c.name)] + ["--cluster", "s-*"]
     s.start(
         "worker",
         "-m", "celery", "-A", "kubeviz", "worker", "--pool=threads", "--concurrency=8", "--without-gossip",

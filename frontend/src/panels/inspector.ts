@@ -7,6 +7,7 @@ import type { SchedulingMsg } from "../api/types";
 import type { ClusterState, StoredObject } from "../store/cluster";
 import { h } from "./dom";
 import { EXPLAIN } from "./explain";
+import { objectActions, topOwner } from "./workloads";
 
 export type Selection =
   | { kind: "component"; machine: string; name: string }
@@ -176,6 +177,9 @@ export function renderInspector(panel: HTMLElement, state: ClusterState, sel: Se
     return;
   }
   panel.append(h("h2", {}, `Pod ${sel.object.namespace}/${sel.object.name}`));
+  const owner = topOwner(state, sel.object);
+  if (owner !== sel.object) panel.append(section(`${owner.kind} ${owner.name}`, objectActions(owner)));
+  panel.append(section("This pod", objectActions(sel.object)));
   objectSections(panel, state, sel.object);
 }
 
