@@ -33,6 +33,8 @@ FLAVOURS = {
     "calico": {"masters": 1, "workers": 2, "cni": "calico", "proxyMode": "ipvs"},
     # The browser tests' own cluster, so what they stop does not disturb the node tests.
     "canvas": {"masters": 1, "workers": 2, "cni": "flannel", "proxyMode": "iptables"},
+    # The forms tests' own cluster: the canvas tests leave a worker powered off.
+    "forms": {"masters": 1, "workers": 2, "cni": "flannel", "proxyMode": "iptables"},
     "cilium": {
         "masters": 1,
         "workers": 2,

@@ -1,6 +1,6 @@
 """Forms, the editor, sharing and live links in a real browser, against real processes.
 
-Debian's Chromium through Playwright, on the canvas tests' cluster.  What the forms send goes
+Debian's Chromium through Playwright, on a cluster of their own.  What the forms send goes
 through the Kubernetes API as kubeviz-web, so pods appear on the canvas the same way
 kubectl's do.
 """
@@ -29,7 +29,7 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture(scope="module")
 def canvas(stack: Stack) -> Cluster:
-    return booted(stack, "canvas")
+    return booted(stack, "forms")
 
 
 @pytest.fixture
