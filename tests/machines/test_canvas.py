@@ -64,6 +64,8 @@ def until(pg: Any, what: str, fn: Any, timeout: float = 90) -> Any:
 def test_the_page_draws_the_architecture(stack: Stack, canvas: Cluster, page: Any) -> None:
     open_cluster(page, canvas)
     drawn = until(page, "system pods drawn", lambda s: len(s["pods"]) >= 5 and s)
+    # The house stylesheet is applied: the header is one bar and the canvas sits beside the panel.
+    assert page.evaluate("getComputedStyle(document.querySelector('header')).display") == "flex"
     comps = {(c["machine"], c["name"]) for c in drawn["components"]}
     for name in ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"):
         assert ("master-1", name) in comps
