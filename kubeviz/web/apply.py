@@ -156,8 +156,7 @@ def apply_documents(
         plan.append((Outcome(i, doc["apiVersion"], doc["kind"], str(meta["name"]), ns), res, obj))
 
     report = Report(dry_run=dry_run, outcomes=[o for o, _, _ in plan])
-    namespaces_here: set[str] = set()
-    for outcome, res, obj in plan:  # the dry run: nothing is applied unless all pass
+    for outcome, res, _ in plan:
         if res is None:
             outcome.result = "failed"
             outcome.status = _status(
@@ -166,31 +165,34 @@ def apply_documents(
                 "check both fields (for example, Deployments are apps/v1)",
             )  # fmt: skip
             return report
-        try:
-            before = _current(client, res, outcome)
-            result = _send(
-                client,
-                res,
-                obj,
-                ns=outcome.namespace,
-                mode=mode,
-                dry_run=True,
-                force=force,
-                manager=field_manager,
-            )
-        except rest.ClientError as exc:
-            status = _error_status(exc)
-            if not _missing_namespace(status, namespaces_here):
-                outcome.result, outcome.status = "failed", status
-                return report
-            result = None
-        if outcome.kind == "Namespace" and outcome.api_version == "v1":
-            namespaces_here.add(outcome.name)
-        if dry_run:
-            outcome.result = _result(before, result)
-            outcome.object = result
+    send = {"mode": mode, "force": force, "manager": field_manager}
+    # The dry run: nothing is applied unless every document passes.
+    checked = _send_all(client, plan, dry_run=True, **send)
     if dry_run:
         return report
+    for outcome in report.outcomes:  # what the dry run would have done is not what was done
+        if outcome.result != "failed":
+            outcome.result, outcome.object = "not applied", None
+    if checked:
+        _send_all(client, plan, dry_run=False, **send)
+    return report
+
+
+def _send_all(
+    client: rest.Client,
+    plan: list[tuple[Outcome, rest.Resource | None, dict[str, Any]]],
+    *,
+    dry_run: bool,
+    mode: str,
+    force: bool,
+    manager: str,
+) -> bool:
+    """Send the documents in order, recording each outcome; stop at the first failure.
+
+    In a dry run a document may name a namespace that an earlier document creates: the
+    apiserver cannot know it yet, so that refusal alone is let through.
+    """
+    namespaces_here: set[str] = set()
     for outcome, res, obj in plan:
         assert res is not None
         try:
@@ -201,16 +203,20 @@ def apply_documents(
                 obj,
                 ns=outcome.namespace,
                 mode=mode,
-                dry_run=False,
+                dry_run=dry_run,
                 force=force,
-                manager=field_manager,
+                manager=manager,
             )
         except rest.ClientError as exc:
-            outcome.result, outcome.status = "failed", _error_status(exc)
-            return report
-        outcome.result = _result(before, result)
-        outcome.object = result
-    return report
+            status = _error_status(exc)
+            if not (dry_run and _missing_namespace(status, namespaces_here)):
+                outcome.result, outcome.status = "failed", status
+                return False
+            before, result = None, None
+        if outcome.kind == "Namespace" and outcome.api_version == "v1":
+            namespaces_here.add(outcome.name)
+        outcome.result, outcome.object = _result(before, result), result
+    return True
 
 
 def _current(client: rest.Client, res: rest.Resource, outcome: Outcome) -> dict[str, Any] | None:
