@@ -43,6 +43,8 @@ from typing import Any, Protocol
 
 import httpx
 
+from kubeviz.client import rest
+
 LEASES = "/apis/coordination.k8s.io/v1/namespaces/{namespace}/leases"
 #: client-go's JitterFactor: retry_period * 1.2 must fit inside renew_deadline.
 JITTER_FACTOR = 1.2
@@ -84,6 +86,7 @@ class HttpLeaseAPI:
             headers={"User-Agent": user_agent, "Accept": "application/json"},
             timeout=timeout,
             transport=transport,
+            verify=rest.tls_context(),
         )
 
     def get_lease(self, namespace: str, name: str) -> dict[str, Any] | None:

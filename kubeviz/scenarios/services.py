@@ -42,6 +42,7 @@ def explorer() -> httpx.Client:
     return httpx.Client(
         base_url=settings.KUBEVIZ_API_URL,
         timeout=60,
+        verify=rest.tls_context(),
         headers={"User-Agent": f"{COMPONENT}/v1.36.0", **internal.headers()},
     )
 
@@ -140,6 +141,19 @@ def snapshot(cluster: str) -> dict[str, Any]:
                 cleaned = _clean(obj, res)
                 if cleaned is not None:
                     objects.append(cleaned)
+    if len(objects) > document.MAX_OBJECTS:  # a share that dropped some would not be the same story
+        raise Refused(
+            {
+                "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "reason": "Invalid",
+                "code": 422,
+                "message": f"cluster {cluster} holds {len(objects)} objects people made; a scenario carries at most "
+                f"{document.MAX_OBJECTS}. Delete some, or share a live link to the cluster instead.",
+                "details": {"name": cluster, "kind": "clusters", "causes": [
+                    {"reason": "TooMany", "field": "spec.objects", "message": f"at most {document.MAX_OBJECTS} objects"}
+                ]},
+            },
+            422,
+        )  # fmt: skip
     raw = {
         "apiVersion": document.API_VERSION,
         "kind": document.KIND,
@@ -148,7 +162,7 @@ def snapshot(cluster: str) -> dict[str, Any]:
             "title": f"Snapshot of {cluster}",
             "description": f"The objects and topology of cluster {cluster}, taken {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.",
             "topology": topology,
-            "objects": objects[: document.MAX_OBJECTS],
+            "objects": objects,
         },
     }
     return document.normalize(raw)

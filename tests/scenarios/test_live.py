@@ -101,6 +101,26 @@ def test_snapshot_of_a_live_cluster_keeps_the_objects_people_made(
     assert doc["spec"]["topology"]["workers"] == 2 and doc["spec"]["topology"]["masters"] == 1
 
 
+def test_a_snapshot_carries_every_object_or_says_why_not(
+    kubeviz_server: LiveServer, cluster: LiveCluster
+) -> None:
+    """At the limit the share holds every object; one more is refused by name, never cut short."""
+    api = f"{kubeviz_server.url}/k8s/{cluster.name}/api/v1/namespaces/default/configmaps"
+    with httpx.Client(timeout=30) as c:
+        for i in range(document.MAX_OBJECTS):
+            c.post(api, json={"metadata": {"name": f"m-{i}"}, "data": {"k": "v"}}).raise_for_status()
+        made = post(kubeviz_server.url, "/api/scenarios", {"fromCluster": cluster.name})
+        assert made.status_code == 201, made.text
+        doc = c.get(f"{kubeviz_server.url}/api/scenarios/{made.json()['slug']}").json()["document"]
+        assert len(doc["spec"]["objects"]) == document.MAX_OBJECTS
+        c.post(api, json={"metadata": {"name": "one-more"}, "data": {"k": "v"}}).raise_for_status()
+        refused = post(kubeviz_server.url, "/api/scenarios", {"fromCluster": cluster.name})
+    assert refused.status_code == 422, refused.text
+    body = refused.json()
+    assert body["kind"] == "Status" and body["details"]["causes"][0]["field"] == "spec.objects"
+    assert f"holds {document.MAX_OBJECTS + 1} objects" in body["message"]
+
+
 def test_launch_plays_the_steps_with_a_pause(kubeviz_server: LiveServer, settings) -> None:  # type: ignore[no-untyped-def]
     settings.KUBEVIZ_API_URL = kubeviz_server.url
     scenario = services.scenario_create(doc=document.parse(STORY))
