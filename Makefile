@@ -1,7 +1,7 @@
 # kubeviz: two commands on a fresh machine.
 #   make run   — set everything up and serve http://127.0.0.1:8000/ (PORT overrides)
 #   make test  — set everything up and run the whole suite (lint, import contract, tests)
-#   make bench — the apiserver benchmarks, each beside an in-run reference
+#   make bench — the benchmarks, each beside a reference measured in the same run
 
 PYTHON ?= python3
 VENV   := .venv
@@ -55,11 +55,12 @@ test: setup tools chromium lint
 	cd frontend && npm test
 	$(BIN)/python -m pytest -q
 
-bench: setup chromium
+bench: setup tools chromium
 	$(BIN)/python -m tests.bench
 	$(BIN)/python -m tests.bench_controlplane
 	$(BIN)/python -m tests.bench_nodes
 	$(BIN)/python -m tests.bench_canvas
+	$(BIN)/python -m tests.bench_web
 
 clean:
 	rm -rf $(VENV) var

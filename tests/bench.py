@@ -322,9 +322,11 @@ def server_env(workdir: Path, redis_url: str, prefix: str, settings_module: str)
     return env
 
 
-def start_daphne(stack: contextlib.ExitStack, app: str, env: dict[str, str], log: Path) -> tuple[str, int]:
-    """Start ``python -m daphne`` on a free port (stopped by ``stack``); return its URL and pid."""
-    port = free_port()
+def start_daphne(
+    stack: contextlib.ExitStack, app: str, env: dict[str, str], log: Path, port: int | None = None
+) -> tuple[str, int]:
+    """Start ``python -m daphne`` on ``port`` or a free one (stopped by ``stack``); return its URL and pid."""
+    port = port or free_port()
     out = stack.enter_context(open(log, "wb"))  # noqa: SIM115 - closed by the stack
     proc = subprocess.Popen(
         [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), app],
