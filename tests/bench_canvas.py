@@ -22,7 +22,6 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-import shutil
 import sys
 import tempfile
 import time
@@ -32,9 +31,8 @@ from typing import Any
 import orjson
 
 from tests.bench import machine_info, server_env, start_daphne, start_redis
+from tests.browser import ARGS, CHROMIUM
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--use-angle=swiftshader", "--enable-unsafe-swiftshader", "--disable-dev-shm-usage"]
 RATE = 200  # status changes per second
 TICK = 0.05  # a frame of messages every 50 ms
 SCENARIOS = [(1000, 50), (5000, 200)]

@@ -188,3 +188,44 @@ def wait(
         time.sleep(interval)
     logs = stack.logs() if stack else ""
     raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})\n{logs}")
+
+
+# --- the browser tests: Debian's Chromium through Playwright -------------------------------
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright import sync_api as pw
+
+    from tests.browser import ARGS, CHROMIUM
+
+    with pw.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    """A fresh browser context per test; any error the page raises fails the test."""
+    context = browser.new_context(viewport={"width": 1500, "height": 950})
+    pg = context.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield pg
+    context.close()
+    assert not errors, f"the page raised: {errors}"
+
+
+def scene(pg: Any) -> dict[str, Any]:
+    """What the canvas has drawn, as data (``window.kubeviz.scene()``)."""
+    return pg.evaluate("window.kubeviz.scene()")
+
+
+def open_cluster(pg: Any, c: Cluster, hash_: str = "") -> None:
+    pg.goto(f"{c.base}/clusters/{c.name}/{hash_}")
+    pg.wait_for_function("window.kubeviz && window.kubeviz.scene().machines.length === 3", timeout=60_000)
+
+
+def until(pg: Any, what: str, fn: Any, timeout: float = 90) -> Any:
+    return wait(lambda: fn(scene(pg)), timeout=timeout, what=what)

@@ -7,58 +7,18 @@ tests assert on the drawing's content, not on pixels.  A screenshot is kept for 
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from playwright import sync_api as pw
 
-from tests.conftest import ROOT
-from tests.machines.conftest import Cluster, Stack, wait
+from tests.browser import RECORD
+from tests.machines.conftest import Cluster, Stack, open_cluster, until
 from tests.machines.test_nodes import apply, booted, web
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-RECORD = ROOT / "var" / "e2e"
-#: Headless Chromium without a GPU draws WebGL with SwiftShader, the software GL.
-ARGS = ["--no-sandbox", "--use-angle=swiftshader", "--enable-unsafe-swiftshader", "--disable-dev-shm-usage"]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with pw.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")
 def canvas(stack: Stack) -> Cluster:
     return booted(stack, "canvas")
-
-
-@pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1500, "height": 950})
-    pg = context.new_page()
-    errors: list[str] = []
-    pg.on("pageerror", lambda exc: errors.append(str(exc)))
-    yield pg
-    context.close()
-    assert not errors, f"the page raised: {errors}"
-
-
-def scene(pg: Any) -> dict[str, Any]:
-    return pg.evaluate("window.kubeviz.scene()")
-
-
-def open_cluster(pg: Any, c: Cluster, hash_: str = "") -> None:
-    pg.goto(f"{c.base}/clusters/{c.name}/{hash_}")
-    pg.wait_for_function("window.kubeviz && window.kubeviz.scene().machines.length === 3", timeout=60_000)
-
-
-def until(pg: Any, what: str, fn: Any, timeout: float = 90) -> Any:
-    return wait(lambda: fn(scene(pg)), timeout=timeout, what=what)
 
 
 def test_the_page_draws_the_architecture(stack: Stack, canvas: Cluster, page: Any) -> None:

@@ -7,40 +7,19 @@ kubectl's do.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-from playwright import sync_api as pw
 
-from tests.machines.conftest import Cluster, Stack, wait
-from tests.machines.test_canvas import ARGS, CHROMIUM, RECORD, open_cluster, scene, until
+from tests.browser import RECORD
+from tests.machines.conftest import Cluster, Stack, open_cluster, scene, until, wait
 from tests.machines.test_nodes import booted
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with pw.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")
 def canvas(stack: Stack) -> Cluster:
     return booted(stack, "forms")
-
-
-@pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1500, "height": 950})
-    pg = context.new_page()
-    errors: list[str] = []
-    pg.on("pageerror", lambda exc: errors.append(str(exc)))
-    yield pg
-    context.close()
-    assert not errors, f"the page raised: {errors}"
 
 
 def exists(c: Cluster, path: str) -> bool:
