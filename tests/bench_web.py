@@ -22,8 +22,9 @@ References, in the same run, against the same apiserver:
   process start and discovery.
 
 A second pair times ``POST /api/scenarios {"fromCluster"}``, the Share button, on a cluster of
-its own holding 50 ConfigMaps, beside one list of those ConfigMaps.  The snapshot reads every
-kind the cluster serves, so the ratio is what walking discovery and every list costs.
+its own holding 50 ConfigMaps, beside one list of those ConfigMaps.  The snapshot reads the
+cluster's description and lists each of the ten kinds a scenario carries, so the ratio is the
+cost of those lists and of storing the scenario.
 
 Each figure is a whole submission in ms, p50 and p99 by nearest rank, with its ratio to the
 direct POSTs of the same N.  Machines are noisy; only the ratios travel.  Nothing here is a
