@@ -868,9 +868,11 @@ def interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt(signal.Signals(signum).name)
 
 
-def main() -> int:
-    # Even when started with SIGINT ignored (a background job), Ctrl-C and SIGTERM stop the run
-    # through the ExitStack, which stops every process it started.
+def run_main(run: Callable[[contextlib.ExitStack], None]) -> int:
+    """Run one benchmark part; every process it starts is stopped through the ExitStack.
+
+    Even when started with SIGINT ignored (a background job), Ctrl-C and SIGTERM stop the run.
+    """
     signal.signal(signal.SIGINT, interrupt)
     signal.signal(signal.SIGTERM, interrupt)
     code = 0
@@ -888,4 +890,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_main(run))

@@ -30,7 +30,7 @@ from typing import Any
 
 import orjson
 
-from tests.bench import machine_info, server_env, start_daphne, start_redis
+from tests.bench import machine_info, run_main, server_env, start_daphne, start_redis
 from tests.browser import ARGS, CHROMIUM
 
 RATE = 200  # status changes per second
@@ -255,15 +255,5 @@ def run(stack: contextlib.ExitStack) -> None:
               f"(growth {s['growth']:+.1f} MB, after forced GCs)")  # fmt: skip
 
 
-def main() -> int:
-    with contextlib.ExitStack() as stack:
-        try:
-            run(stack)
-        except KeyboardInterrupt:
-            print("\ninterrupted", file=sys.stderr)
-            return 130
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_main(run))

@@ -47,6 +47,7 @@ from tests.bench import (
     http_client,
     machine_info,
     quantile,
+    run_main,
     server_env,
     start_daphne,
     start_redis,
@@ -414,15 +415,5 @@ def run(stack: contextlib.ExitStack) -> None:
     print(f"total     {time.monotonic() - begun:.0f} s; load avg now {load1:.2f} / {load5:.2f}")
 
 
-def main() -> int:
-    with contextlib.ExitStack() as stack:
-        try:
-            run(stack)
-        except KeyboardInterrupt:
-            print("\ninterrupted: stopping the servers", file=sys.stderr)
-            return 130
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_main(run))

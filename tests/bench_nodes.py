@@ -35,7 +35,7 @@ from typing import Any
 import httpx
 import orjson
 
-from tests.bench import cpu_seconds, http_client, machine_info, quantile, stop
+from tests.bench import cpu_seconds, http_client, machine_info, quantile, run_main, stop
 from tests.bench_controlplane import Stack, check, create_many, pod
 
 REPLICAS = 1000
@@ -274,15 +274,5 @@ def run(stack: contextlib.ExitStack) -> None:
     print(f"total     {time.monotonic() - begun:.0f} s; load avg now {load1:.2f} / {load5:.2f}")
 
 
-def main() -> int:
-    with contextlib.ExitStack() as stack:
-        try:
-            run(stack)
-        except KeyboardInterrupt:
-            print("\ninterrupted: stopping the servers", file=sys.stderr)
-            return 130
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_main(run))

@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -51,10 +50,10 @@ from tests.bench import (
     expect,
     fmt,
     http_client,
-    interrupt,
     machine_info,
     quantile,
     ratio,
+    run_main,
     server_env,
     start_daphne,
     start_redis,
@@ -228,17 +227,5 @@ def run(stack: contextlib.ExitStack) -> None:
     )
 
 
-def main() -> int:
-    signal.signal(signal.SIGINT, interrupt)
-    signal.signal(signal.SIGTERM, interrupt)
-    with contextlib.ExitStack() as stack:
-        try:
-            run(stack)
-        except KeyboardInterrupt:
-            print("\ninterrupted: stopping the servers", file=sys.stderr)
-            return 130
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_main(run))
