@@ -17,6 +17,7 @@ import { configureActions, renderWorkloads } from "./panels/workloads";
 import { createLayers, drawMachines, drawMarks, drawPackets, drawPods } from "./render/draw";
 import { type Item, itemAt, layout, type Scene } from "./scene/layout";
 import { type ClusterState, descendants, emptyState, reduce } from "./store/cluster";
+import { keepMarks, type Mark, marksIn, position } from "./store/marks";
 import { earliest, newTimeline, record, rewind } from "./store/timeline";
 import { readHash, type View, writeHash } from "./view";
 
@@ -100,12 +101,13 @@ async function main(): Promise<void> {
   $("open-connect").addEventListener("click", () => connectDialog.open());
   const toast = $("note-toast");
   let toastTimer = 0;
-  setupStory($("story"), cluster, (note) => {
+  const showNote = (note: string) => {
     toast.textContent = note;
     toast.hidden = false;
     clearTimeout(toastTimer);
     toastTimer = window.setTimeout(() => (toast.hidden = true), 12_000);
-  });
+  };
+  setupStory($("story"), cluster, showNote);
 
   // --- view state -----------------------------------------------------------------------
   const applyZoom = () => {
@@ -188,12 +190,15 @@ async function main(): Promise<void> {
   scrub.addEventListener("change", () => {
     const now = performance.now();
     const start = earliest(timeline);
-    const at = start + ((now - start) * Number(scrub.value)) / 1000;
     if (Number(scrub.value) >= 1000) {
       setSpeed(player, "live", now); // the right end is now
       ($<HTMLSelectElement>("speed")).value = "live";
       return;
     }
+    seek(start + ((now - start) * Number(scrub.value)) / 1000, now);
+  });
+  /** Show the cluster as it was at instant `at`, and play on from there. */
+  function seek(at: number, now: number) {
     const { state, after } = rewind(timeline, at);
     shown = state;
     player.pending = [...after, ...player.pending];
@@ -202,7 +207,29 @@ async function main(): Promise<void> {
     ($<HTMLSelectElement>("speed")).value = String(player.speed);
     dirty = true;
     listDirty = true;
-  });
+  }
+
+  // A launched scenario's steps, marked on the scrubber; a mark replays its step.
+  const markBar = $("timeline-marks");
+  let marks: Mark[] = [];
+  let marksDrawn = 0;
+  const showMarks = (now: number) => {
+    const start = earliest(timeline);
+    marks = keepMarks(marks, [], start);
+    const buttons = marks.map((m, i) => {
+      const b = h("button", { type: "button", class: m.ok ? "mark" : "mark failed", title: m.note, "aria-label": `Replay step ${i + 1}: ${m.note}` });
+      b.style.left = `${position(m.at, start, now) * 100}%`;
+      b.addEventListener("click", () => {
+        seek(Math.max(start, m.at - 300), performance.now());
+        scrub.value = String(Math.round(position(m.at, start, performance.now()) * 1000));
+        showNote(m.note);
+      });
+      return b;
+    });
+    markBar.replaceChildren(...buttons);
+    markBar.hidden = marks.length === 0;
+    marksDrawn = now;
+  };
   $("zoom-in").addEventListener("click", () => zoomAt(1.25, host.clientWidth / 2, host.clientHeight / 2));
   $("zoom-out").addEventListener("click", () => zoomAt(0.8, host.clientWidth / 2, host.clientHeight / 2));
   $("zoom-fit").addEventListener("click", fit);
@@ -222,9 +249,10 @@ async function main(): Promise<void> {
   });
   function fit() {
     if (!scene.width) return;
-    view.zoom = Math.min(2, Math.max(0.1, Math.min(host.clientWidth / scene.width, host.clientHeight / scene.height)));
-    view.x = 0;
-    view.y = 0;
+    // A fit runs a frame late; by then the URL may hold a view the page has not read yet (a
+    // link followed within the page).  Only the zoom and position are the fit's to change.
+    const zoom = Math.min(2, Math.max(0.1, Math.min(host.clientWidth / scene.width, host.clientHeight / scene.height)));
+    view = { ...readHash(location.hash), zoom, x: 0, y: 0 };
     applyZoom();
     saveView();
   }
@@ -339,15 +367,18 @@ async function main(): Promise<void> {
     const out = advance(player, t0, ticker.deltaMS);
     const factor = player.paused ? 0 : player.speed === "live" ? 1 : player.speed;
     clock += ticker.deltaMS * factor;
+    let newMarks: Mark[] = [];
     for (const a of out.skipped) {
       shown = reduce(shown, a.messages, Date.now());
       record(timeline, { at: player.position, messages: a.messages }, shown);
+      newMarks = newMarks.concat(marksIn(a.messages, player.position));
       dirty = true;
     }
     const animate: Message[] = [];
     for (const a of out.animate) {
       shown = reduce(shown, a.messages, Date.now());
       record(timeline, { at: player.position, messages: a.messages }, shown);
+      newMarks = newMarks.concat(marksIn(a.messages, player.position));
       for (const m of a.messages) {
         if (m.type === "event") {
           revisionUid.set(m.revision, m.uid); // so the watch packets of this write can be followed
@@ -371,6 +402,8 @@ async function main(): Promise<void> {
         requestAnimationFrame(fit); // after this frame, when the page has its final size
       }
     }
+    if (newMarks.length) marks = keepMarks(marks, newMarks, earliest(timeline));
+    if (newMarks.length || (marks.length && t0 - marksDrawn > 1000)) showMarks(t0);
     const hops: Hop[] = [];
     for (const m of animate) hops.push(...hopsFor(index, m, aboutOf(m)));
     for (const hop of hops) hopCounts[hop.style] = (hopCounts[hop.style] ?? 0) + 1;

@@ -182,3 +182,46 @@ def test_a_view_only_link_cannot_change_anything(
         pg.screenshot(path=str(RECORD / "view-only.png"))
     finally:
         other.close()
+
+
+STEPS = """
+apiVersion: kubeviz.io/v1
+kind: Scenario
+metadata: {name: marked-steps}
+spec:
+  title: Two marked steps
+  topology: {masters: 1, workers: 2, speed: 10}
+  steps:
+  - {at: 2, note: "a map called first is written", apply: [{apiVersion: v1, kind: ConfigMap, metadata: {name: first}, data: {k: v}}]}
+  - {at: 6, note: "a map called second is written", apply: [{apiVersion: v1, kind: ConfigMap, metadata: {name: second}, data: {k: v}}]}
+"""
+
+
+def test_scenario_steps_are_marked_on_the_timeline_and_replay(stack: Stack, page: Any) -> None:
+    made = httpx.post(f"{stack.server.url}/api/scenarios", json={"yaml": STEPS}, timeout=30)
+    assert made.status_code == 201, made.text
+    launched = httpx.post(
+        f"{stack.server.url}/api/scenarios/{made.json()['slug']}/launch", json={}, timeout=60
+    )
+    assert launched.status_code == 201, launched.text
+    name = launched.json()["cluster"]
+    try:
+        page.goto(f"{stack.server.url}/clusters/{name}/")
+        page.wait_for_function(
+            "window.kubeviz && window.kubeviz.scene().machines.length === 3", timeout=60_000
+        )
+        # Each step's Event comes down the stream; the page marks where it happened.
+        page.wait_for_selector(
+            "#timeline-marks .mark[title='a map called second is written']", timeout=90_000
+        )
+        titles = page.eval_on_selector_all("#timeline-marks .mark", "ms => ms.map(m => m.title)")
+        assert titles.index("a map called first is written") < titles.index("a map called second is written")
+        assert page.evaluate("window.kubeviz.player().speed") == "live"
+        page.click("#timeline-marks .mark[title='a map called first is written']")
+        # The page goes back to just before the step and plays on from there, with its note.
+        assert page.evaluate("window.kubeviz.player().speed") != "live"
+        assert page.text_content("#note-toast") == "a map called first is written"
+        assert int(page.input_value("#timeline")) < 1000
+        page.screenshot(path=str(RECORD / "scenario-marks.png"))
+    finally:
+        httpx.delete(f"{stack.server.url}/api/clusters/{name}", timeout=60)
