@@ -225,6 +225,9 @@ def scene(pg: Any) -> dict[str, Any]:
 def open_cluster(pg: Any, c: Cluster, hash_: str = "") -> None:
     pg.goto(f"{c.base}/clusters/{c.name}/{hash_}")
     pg.wait_for_function("window.kubeviz && window.kubeviz.scene().machines.length === 3", timeout=60_000)
+    # The page fits the cluster to the window a frame after its first layout: let that happen
+    # before a test reads positions on the screen.
+    pg.evaluate("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
 
 
 def until(pg: Any, what: str, fn: Any, timeout: float = 90) -> Any:
