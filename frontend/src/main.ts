@@ -316,6 +316,9 @@ async function main(): Promise<void> {
   window.addEventListener("keydown", (ev) => {
     const target = ev.target as HTMLElement;
     if (target.closest("input, select, textarea, [contenteditable], dialog")) return;
+    // With a dialog open, keys are the dialog's, even when focus fell back to the page (a
+    // button that disabled itself): Escape must close the dialog, not clear the selection.
+    if (document.querySelector("dialog[open]")) return;
     if ((ev.key === " " || ev.key === "Enter") && target.closest("button, summary, a")) return; // theirs
     const step = 60;
     const keys: Record<string, () => void> = {

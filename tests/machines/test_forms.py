@@ -14,7 +14,7 @@ import pytest
 
 from tests.browser import RECORD
 from tests.machines.conftest import Cluster, Stack, open_cluster, scene, until, wait
-from tests.machines.test_nodes import booted
+from tests.machines.test_nodes import apply, booted, web
 
 
 @pytest.fixture(scope="module")
@@ -182,6 +182,49 @@ def test_a_view_only_link_cannot_change_anything(
         pg.screenshot(path=str(RECORD / "view-only.png"))
     finally:
         other.close()
+
+
+def _running(pg: Any, prefix: str) -> list[dict[str, Any]]:
+    return [p for p in scene(pg)["pods"] if p["name"].startswith(prefix) and p["phase"] == "Running"]
+
+
+def test_the_workloads_list_scales_edits_and_deletes(stack: Stack, canvas: Cluster, page: Any) -> None:
+    apply(canvas, web("acts", 1))
+    open_cluster(page, canvas)
+    box = "#workloads [data-object='Deployment/default/acts']"
+    page.wait_for_selector(box, timeout=60_000)
+    # Scale: the Deployment's replicas change, and the new pods are drawn as they start.
+    page.fill(f"{box} [data-action=replicas]", "3")
+    page.click(f"{box} [data-action=scale]")
+    page.wait_for_selector(f"{box} .action-result.ok", timeout=30_000)
+    wait(
+        lambda: len(_running(page, "acts-")) == 3, timeout=120, what="3 acts pods drawn Running", stack=stack
+    )
+    # Edit opens the object as the server has it; sending it back unchanged changes nothing.
+    page.click(f"{box} [data-action=edit]")
+    page.wait_for_function(
+        "document.querySelector('#create-dialog .cm-content')?.textContent.includes('replicas: 3')",
+        timeout=20_000,
+    )
+    page.click("#create-dialog #apply")
+    page.wait_for_selector("#create-dialog .outcome.unchanged", timeout=30_000)
+    page.keyboard.press("Escape")
+    # Delete, pods first: the Deployment goes once what it owns is gone, and so do its pods.
+    page.select_option(f"{box} [data-action=propagation]", "Foreground")
+    page.once("dialog", lambda d: d.accept())
+    page.click(f"{box} [data-action=delete]")
+    page.wait_for_selector(f"{box} .action-result.ok", timeout=30_000)
+    deployment = f"{canvas.base}/k8s/{canvas.name}/apis/apps/v1/namespaces/default/deployments/acts"
+    wait(
+        lambda: (
+            httpx.get(deployment, timeout=10).status_code == 404
+            and not [p for p in scene(page)["pods"] if p["name"].startswith("acts-")]
+        ),
+        timeout=120,
+        what="the Deployment and its pods gone from the API and the canvas",
+        stack=stack,
+    )
+    page.wait_for_selector(box, state="detached", timeout=30_000)
 
 
 STEPS = """
