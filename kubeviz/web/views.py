@@ -7,6 +7,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.csrf import ensure_csrf_cookie
 
+from kubeviz.scenarios import library
+from kubeviz.scenarios.models import Scenario
 from kubeviz.web import assets
 
 
@@ -31,4 +33,7 @@ def scenario_page(request: HttpRequest, slug: str) -> HttpResponse:
     built = assets.entry("src/scenario.ts")
     if built is None:
         return render(request, "web/unbuilt.html", {"cluster": slug}, status=503)
+    library.ensure()
+    if not Scenario.objects.filter(slug=slug).exists():  # a 404 a link checker can see
+        return render(request, "web/missing.html", {"slug": slug, "entry": built}, status=404)
     return render(request, "web/scenario.html", {"slug": slug, "entry": built})

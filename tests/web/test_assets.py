@@ -56,3 +56,14 @@ def test_the_served_pages_link_the_house_stylesheet(kubeviz_server: LiveServer, 
             css = "".join(web.get(href).text for href in _stylesheets(page.text))
             # The canvas page's header rule, which the buttons and the layout depend on.
             assert re.search(r"header\s*\{[^}]*display:\s*flex", css), (path, _stylesheets(page.text))
+
+
+@pytest.mark.live
+def test_an_unknown_scenario_link_is_a_404_page_that_says_so(kubeviz_server: LiveServer) -> None:
+    with httpx.Client(base_url=kubeviz_server.url, timeout=30) as web:
+        page = web.get("/s/%3Cb%3Enope")
+        assert page.status_code == 404
+        assert "There is no scenario" in page.text
+        assert "<b>nope" not in page.text and "&lt;b&gt;nope" in page.text
+        assert _stylesheets(page.text), "the page is styled like the others"
+        assert web.get("/s/deployment-journey").status_code == 200
