@@ -57,6 +57,11 @@ def _guard(request: HttpRequest) -> HttpResponse | None:
     return None
 
 
+def _posted(request: HttpRequest) -> dict[str, Any] | HttpResponse:
+    """The JSON object a guarded write carries, or the Status that refuses it."""
+    return _guard(request) or read_json(request)
+
+
 def _invalid(exc: document.DocumentInvalid, name: str = "") -> HttpResponse:
     return status(422, "Invalid", exc.message, causes=exc.causes, kind="scenarios", name=name)
 
@@ -123,10 +128,7 @@ async def scenarios_view(request: HttpRequest) -> HttpResponse:
         return _json({"items": items})
     if request.method != "POST":
         return status(405, "MethodNotAllowed", "use GET or POST")
-    refused = _guard(request)
-    if refused:
-        return refused
-    raw = read_json(request)
+    raw = _posted(request)
     if isinstance(raw, HttpResponse):
         return raw
     return await sync_to_async(_create, thread_sensitive=False)(raw)
@@ -243,10 +245,7 @@ async def links_view(request: HttpRequest, name: str) -> HttpResponse:
         return await sync_to_async(_links, thread_sensitive=False)(name, None)
     if request.method != "POST":
         return status(405, "MethodNotAllowed", "use GET or POST")
-    refused = _guard(request)
-    if refused:
-        return refused
-    raw = read_json(request)
+    raw = _posted(request)
     if isinstance(raw, HttpResponse):
         return raw
     return await sync_to_async(_links, thread_sensitive=False)(name, raw)

@@ -16,6 +16,7 @@ The Kubernetes API itself, under ``/k8s/``, is for programs and takes no cookies
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from asgiref.sync import sync_to_async
@@ -101,6 +102,26 @@ def client_for(cluster: str) -> rest.Client:
     return rest.Client(f"{settings.KUBEVIZ_API_URL}/k8s/{cluster}", component="kubeviz-web", timeout=30)
 
 
+def _posted(work: Callable[[str, dict[str, Any]], HttpResponse], usage: str) -> Any:
+    """An endpoint for a POST of JSON about cluster ``name``, which ``work`` answers off the event loop.
+
+    CSRF is checked first; the cluster is noted as in use; ``work`` calls the cluster's apiserver
+    over HTTP, so it runs in a thread of its own.
+    """
+
+    @csrf_protect
+    async def view(request: HttpRequest, name: str) -> HttpResponse:
+        if request.method != "POST":
+            return status(405, "MethodNotAllowed", usage)
+        raw = read_json(request)
+        if isinstance(raw, HttpResponse):
+            return raw
+        activity.touch(name)
+        return await sync_to_async(work, thread_sensitive=False)(name, raw)
+
+    return view
+
+
 def _apply(cluster: str, raw: dict[str, Any]) -> HttpResponse:
     text = raw.get("yaml")
     if not isinstance(text, str):
@@ -151,15 +172,7 @@ def _apply(cluster: str, raw: dict[str, Any]) -> HttpResponse:
     return _json(body, int(body.get("code") or 500))
 
 
-@csrf_protect
-async def apply_view(request: HttpRequest, name: str) -> HttpResponse:
-    if request.method != "POST":
-        return status(405, "MethodNotAllowed", 'use POST with {"yaml": ...}')
-    raw = read_json(request)
-    if isinstance(raw, HttpResponse):
-        return raw
-    activity.touch(name)
-    return await sync_to_async(_apply, thread_sensitive=False)(name, raw)
+apply_view = _posted(_apply, 'use POST with {"yaml": ...}')
 
 
 def _act(cluster: str, raw: dict[str, Any]) -> HttpResponse:
@@ -202,12 +215,4 @@ def _act(cluster: str, raw: dict[str, Any]) -> HttpResponse:
     return _json(body)
 
 
-@csrf_protect
-async def actions_view(request: HttpRequest, name: str) -> HttpResponse:
-    if request.method != "POST":
-        return status(405, "MethodNotAllowed", "use POST")
-    raw = read_json(request)
-    if isinstance(raw, HttpResponse):
-        return raw
-    activity.touch(name)
-    return await sync_to_async(_act, thread_sensitive=False)(name, raw)
+actions_view = _posted(_act, "use POST")
