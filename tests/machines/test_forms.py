@@ -235,8 +235,9 @@ spec:
   title: Two marked steps
   topology: {masters: 1, workers: 2, speed: 10}
   steps:
-  - {at: 2, note: "a map called first is written", apply: [{apiVersion: v1, kind: ConfigMap, metadata: {name: first}, data: {k: v}}]}
-  - {at: 6, note: "a map called second is written", apply: [{apiVersion: v1, kind: ConfigMap, metadata: {name: second}, data: {k: v}}]}
+  - {at: 0, note: "the story waits for the viewer", pause: true}
+  - {at: 1, note: "a map called first is written", apply: [{apiVersion: v1, kind: ConfigMap, metadata: {name: first}, data: {k: v}}]}
+  - {at: 3, note: "a map called second is written", apply: [{apiVersion: v1, kind: ConfigMap, metadata: {name: second}, data: {k: v}}]}
 """
 
 
@@ -253,6 +254,8 @@ def test_scenario_steps_are_marked_on_the_timeline_and_replay(stack: Stack, page
         page.wait_for_function(
             "window.kubeviz && window.kubeviz.scene().machines.length === 3", timeout=60_000
         )
+        # The story waits until the viewer continues, so the page sees every step arrive.
+        page.click("#story-continue", timeout=60_000)
         # Each step's Event comes down the stream; the page marks where it happened.
         page.wait_for_selector(
             "#timeline-marks .mark[title='a map called second is written']", timeout=90_000
