@@ -213,20 +213,32 @@ async function main(): Promise<void> {
   const markBar = $("timeline-marks");
   let marks: Mark[] = [];
   let marksDrawn = 0;
+  const markButtons = new Map<string, HTMLButtonElement>();
   const showMarks = (now: number) => {
     const start = earliest(timeline);
     marks = keepMarks(marks, [], start);
-    const buttons = marks.map((m, i) => {
-      const b = h("button", { type: "button", class: m.ok ? "mark" : "mark failed", title: m.note, "aria-label": `Replay step ${i + 1}: ${m.note}` });
+    // Buttons are kept while their step is: moving them (not rebuilding) keeps keyboard focus.
+    const names = new Set(marks.map((m) => m.name));
+    for (const [name, b] of markButtons) {
+      if (names.has(name)) continue;
+      b.remove();
+      markButtons.delete(name);
+    }
+    marks.forEach((m, i) => {
+      let b = markButtons.get(m.name);
+      if (!b) {
+        b = h("button", { type: "button", class: m.ok ? "mark" : "mark failed", title: m.note, "aria-label": `Replay step ${i + 1}: ${m.note}` }) as HTMLButtonElement;
+        b.addEventListener("click", () => {
+          const from = earliest(timeline);
+          seek(Math.max(from, m.at - 300), performance.now());
+          scrub.value = String(Math.round(position(m.at, from, performance.now()) * 1000));
+          showNote(m.note);
+        });
+        markButtons.set(m.name, b);
+        markBar.append(b);
+      }
       b.style.left = `${position(m.at, start, now) * 100}%`;
-      b.addEventListener("click", () => {
-        seek(Math.max(start, m.at - 300), performance.now());
-        scrub.value = String(Math.round(position(m.at, start, performance.now()) * 1000));
-        showNote(m.note);
-      });
-      return b;
     });
-    markBar.replaceChildren(...buttons);
     markBar.hidden = marks.length === 0;
     marksDrawn = now;
   };
