@@ -263,6 +263,8 @@ def test_scenario_steps_are_marked_on_the_timeline_and_replay(stack: Stack, page
         titles = page.eval_on_selector_all("#timeline-marks .mark", "ms => ms.map(m => m.title)")
         assert titles.index("a map called first is written") < titles.index("a map called second is written")
         assert page.evaluate("window.kubeviz.player().speed") == "live"
+        # Once the story panel has announced the last step, no live note will cover the replay's.
+        page.wait_for_selector("#story li.done:has-text('a map called second is written')", timeout=30_000)
         page.click("#timeline-marks .mark[title='a map called first is written']")
         # The page goes back to just before the step and plays on from there, with its note.
         assert page.evaluate("window.kubeviz.player().speed") != "live"
