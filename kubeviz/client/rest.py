@@ -139,6 +139,34 @@ class Status:
         )
 
     @classmethod
+    def failure(
+        cls,
+        code: int,
+        reason: str,
+        message: str,
+        *,
+        causes: list[dict[str, str]] | None = None,
+        kind: str = "",
+        name: str = "",
+    ) -> Status:
+        """A refusal of our own, in the apiserver's shape (details: kind, name, causes)."""
+        details: Obj = {}
+        if kind:
+            details["kind"] = kind
+        if name:
+            details["name"] = name
+        if causes:
+            details["causes"] = causes
+        return cls(code=code, reason=reason, message=message, details=details)
+
+    def to_dict(self) -> Obj:
+        """The JSON form, as an apiserver sends it."""
+        return {
+            "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+            "message": self.message, "reason": self.reason, "code": self.code, "details": dict(self.details),
+        }  # fmt: skip
+
+    @classmethod
     def from_response(cls, resp: httpx.Response) -> Status:
         """Read the Status an error answer carries, or make one from its HTTP code."""
         try:

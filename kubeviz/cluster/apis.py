@@ -33,7 +33,7 @@ from django.http import HttpRequest, HttpResponse
 from rest_framework.views import APIView
 
 from kubeviz.apiserver import bootstrap
-from kubeviz.client import internal
+from kubeviz.client import internal, rest
 from kubeviz.cluster import network, selectors, services
 from kubeviz.cluster.topology import MachineSerializer, TopologySerializer, topology_of
 from kubeviz.netd import routes as netd_routes
@@ -48,22 +48,9 @@ def _json(body: Any, status: int = 200) -> HttpResponse:
 def _status(
     code: int, reason: str, message: str, causes: list[dict[str, str]] | None = None, name: str = ""
 ) -> HttpResponse:
-    body: dict[str, Any] = {
-        "kind": "Status",
-        "apiVersion": "v1",
-        "metadata": {},
-        "status": "Failure",
-        "message": message,
-        "reason": reason,
-        "code": code,
-    }
-    details: dict[str, Any] = {"kind": "clusters"}
-    if name:
-        details["name"] = name
-    if causes:
-        details["causes"] = causes
-    body["details"] = details
-    return _json(body, code)
+    return _json(
+        rest.Status.failure(code, reason, message, causes=causes, kind="clusters", name=name).to_dict(), code
+    )
 
 
 def describe(info: bootstrap.ClusterInfo, request: HttpRequest | None = None) -> dict[str, Any]:
@@ -291,17 +278,8 @@ class SchedulingAPI(APIView):
             return _not_found(name)
         found = results.latest(name, namespace, pod)
         if found is None:
-            body = {
-                "kind": "Status",
-                "apiVersion": "v1",
-                "metadata": {},
-                "status": "Failure",
-                "message": f'no scheduling attempt recorded for pod "{namespace}/{pod}"',
-                "reason": "NotFound",
-                "details": {"name": pod, "kind": "pods"},
-                "code": 404,
-            }
-            return _json(body, 404)
+            message = f'no scheduling attempt recorded for pod "{namespace}/{pod}"'
+            return _json(rest.Status.failure(404, "NotFound", message, kind="pods", name=pod).to_dict(), 404)
         return _json(found)
 
 

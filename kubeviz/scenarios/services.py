@@ -142,18 +142,14 @@ def snapshot(cluster: str) -> dict[str, Any]:
                 if cleaned is not None:
                     objects.append(cleaned)
     if len(objects) > document.MAX_OBJECTS:  # a share that dropped some would not be the same story
-        raise Refused(
-            {
-                "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "reason": "Invalid",
-                "code": 422,
-                "message": f"cluster {cluster} holds {len(objects)} objects people made; a scenario carries at most "
-                f"{document.MAX_OBJECTS}. Delete some, or share a live link to the cluster instead.",
-                "details": {"name": cluster, "kind": "clusters", "causes": [
-                    {"reason": "TooMany", "field": "spec.objects", "message": f"at most {document.MAX_OBJECTS} objects"}
-                ]},
-            },
-            422,
+        refusal = rest.Status.failure(
+            422, "Invalid",
+            f"cluster {cluster} holds {len(objects)} objects people made; a scenario carries at most "
+            f"{document.MAX_OBJECTS}. Delete some, or share a live link to the cluster instead.",
+            causes=[{"reason": "TooMany", "field": "spec.objects", "message": f"at most {document.MAX_OBJECTS} objects"}],
+            kind="clusters", name=cluster,
         )  # fmt: skip
+        raise Refused(refusal.to_dict(), 422)
     raw = {
         "apiVersion": document.API_VERSION,
         "kind": document.KIND,

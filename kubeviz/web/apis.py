@@ -46,18 +46,9 @@ def status(
     kind: str = "",
     name: str = "",
 ) -> HttpResponse:
-    details: dict[str, Any] = {}
-    if kind:
-        details["kind"] = kind
-    if name:
-        details["name"] = name
-    if causes:
-        details["causes"] = causes
-    body = {
-        "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-        "message": message, "reason": reason, "code": code, "details": details,
-    }  # fmt: skip
-    return _json(body, code)
+    return _json(
+        rest.Status.failure(code, reason, message, causes=causes, kind=kind, name=name).to_dict(), code
+    )
 
 
 def invalid(field: str, message: str, *, kind: str = "") -> HttpResponse:
@@ -197,19 +188,7 @@ def _act(cluster: str, raw: dict[str, Any]) -> HttpResponse:
                 client, res, action=raw["action"], name=raw["name"], namespace=namespace, body=raw
             )
         except rest.APIStatusError as exc:
-            return _json(
-                {
-                    "kind": "Status",
-                    "apiVersion": "v1",
-                    "metadata": {},
-                    "status": "Failure",
-                    "message": exc.message,
-                    "reason": exc.reason,
-                    "code": exc.code,
-                    "details": exc.details or {},
-                },
-                exc.code,
-            )
+            return _json(exc.status.to_dict(), exc.code)
         except rest.ClientError as exc:
             return status(503, "ServiceUnavailable", f"the cluster's apiserver could not be reached: {exc}")
     return _json(body)

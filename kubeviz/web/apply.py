@@ -81,24 +81,12 @@ class Report:
 
 
 def _status(code: int, reason: str, message: str) -> dict[str, Any]:
-    return {
-        "kind": "Status",
-        "apiVersion": "v1",
-        "metadata": {},
-        "status": "Failure",
-        "message": message,
-        "reason": reason,
-        "code": code,
-    }
+    return rest.Status.failure(code, reason, message).to_dict()
 
 
 def _error_status(exc: rest.ClientError) -> dict[str, Any]:
     if isinstance(exc, rest.APIStatusError):
-        s = exc.status
-        return {
-            "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-            "message": s.message, "reason": s.reason, "code": s.code, "details": s.details or {},
-        }  # fmt: skip
+        return exc.status.to_dict()
     return _status(503, "ServiceUnavailable", f"the apiserver could not be reached: {exc}")
 
 

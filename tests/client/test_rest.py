@@ -244,3 +244,13 @@ def test_connection_errors_are_retried_when_the_request_cannot_have_landed() -> 
     with pytest.raises(ConnectionFailed):
         client.get(CONFIGMAPS, "x", namespace="default")
     assert slept == [0.1]
+
+
+def test_a_failure_of_our_own_reads_back_as_the_same_status() -> None:
+    causes = [{"reason": "TooMany", "field": "spec.objects", "message": "at most 100 objects"}]
+    made = Status.failure(422, "Invalid", "too many", causes=causes, kind="clusters", name="c1")
+    body = made.to_dict()
+    assert body["kind"] == "Status" and body["status"] == "Failure" and body["code"] == 422
+    assert body["details"] == {"kind": "clusters", "name": "c1", "causes": causes}
+    assert Status.from_dict(body) == made
+    assert Status.failure(503, "ServiceUnavailable", "down").to_dict()["details"] == {}
